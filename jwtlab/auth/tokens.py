@@ -1,0 +1,267 @@
+"""The token store: the copy of each issued JWT that Redis keeps "with an expiry".
+
+The notes' flow 1, step 4 (유효성 검사는 레디스에 만료시간이 존재하는 토큰과 같은지 비교) and
+flow 2, step 4 (서버 토큰이 Redis에 존재하면 통과) both ask Redis one question: is this token
+still one we stand behind? This module keeps the answer.
+
+Keys (``prefix`` defaults to ``jwtlab:``)::
+
+    jwtlab:token:<jti>         STRING  SHA-256 of the token while it is live,
+                                       "revoked:<why>" once revoked, "used" for a spent
+                                       refresh token; EXPIREAT the token's exp
+    jwtlab:user:<sub>:tokens   ZSET    jti -> exp of every token issued to the member,
+                                       for "log out everywhere"
+    jwtlab:family:<fam>        SET     the jtis of one login session (access, refresh
+                                       and room tokens), for logout and reuse detection
+    jwtlab:family:<fam>:revoked STRING why the family was revoked (blocks late arrivals)
+
+**Why the key expires with EXPIREAT exp.** A JWT carries its own end, ``exp``
+(RFC 7519 §4.1.4, a NumericDate). Setting the key's expiry to the same absolute instant
+(``EXPIREAT`` takes a Unix time, https://redis.io/docs/latest/commands/expireat/) means
+Redis forgets the token exactly when the token stops being valid: no "TTL 900 s" that
+starts a little after ``iat`` and drifts from ``exp``. ``EXPIRETIME key`` shows it.
+
+**Why the key is the ``jti`` and the value a digest, not the token.** The token is a
+bearer credential: whoever holds the string *is* the user until ``exp``. Everything in
+Redis can be read by more people and programs than the signing key — ``MONITOR``, a
+replica, an RDB snapshot or AOF file, a backup, ``KEYS *`` in a classroom. Storing
+SHA-256 of the token lets the server check "is this the very token we issued?" (the
+notes' *compare*), but a leaked digest cannot be sent as a token. The ``jti``
+(RFC 7519 §4.1.7) is a random ID we put in every token, so it names the key without
+revealing anything. Because the token has ~256 bits of randomness and signature,
+a plain SHA-256 cannot be brute-forced back; no salt is needed.
+
+**Revoked is not the same as gone.** Revocation overwrites the value with
+``revoked:<why>`` and *keeps* the expiry (``SET ... XX KEEPTTL``), so a check can say
+"revoked (logout)" rather than just "not in Redis", and the marker still vanishes at
+``exp``. Every change that touches several keys is one Lua script, which Redis runs
+atomically (https://redis.io/docs/latest/develop/interactive/programmability/eval-intro/):
+a token issued while its family is being revoked cannot slip through.
+
+The clock of record for expiry is the Redis server's. The flows compare ``exp`` with
+their own injectable clock; keep the two together (see `jwtlab.auth.clock`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+
+import redis
+
+# KEYS: token, user index, family set, family revoked marker
+# ARGV: digest, exp, jti
+_SAVE = """
+local value = ARGV[1]
+local family_revoked = redis.call('GET', KEYS[4])
+if family_revoked then
+  -- the session was revoked while this token was being issued: store it revoked
+  value = 'revoked:' .. family_revoked
+end
+local exp = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], value)
+redis.call('EXPIREAT', KEYS[1], exp)
+-- the index and the family live as long as their longest-lived token
+-- (EXPIRETIME answers -1 for a key without expiry, -2 for a missing key)
+redis.call('ZADD', KEYS[2], exp, ARGV[3])
+if redis.call('EXPIRETIME', KEYS[2]) < exp then redis.call('EXPIREAT', KEYS[2], exp) end
+redis.call('SADD', KEYS[3], ARGV[3])
+if redis.call('EXPIRETIME', KEYS[3]) < exp then redis.call('EXPIREAT', KEYS[3], exp) end
+return value
+"""
+
+# KEYS: token;  ARGV: digest.  Returns the value before the call.
+_CLAIM_REFRESH = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], 'used', 'KEEPTTL')
+end
+return current
+"""
+
+# KEYS: family set, family revoked marker;  ARGV: reason, token key prefix, marker TTL
+_REVOKE_FAMILY = """
+redis.call('SET', KEYS[2], ARGV[1])
+local family_expires = redis.call('EXPIRETIME', KEYS[1])
+if family_expires > 0 then
+  redis.call('EXPIREAT', KEYS[2], family_expires)
+else
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+local revoked = 0
+for _, jti in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('SET', ARGV[2] .. jti, 'revoked:' .. ARGV[1], 'XX', 'KEEPTTL') then
+    revoked = revoked + 1
+  end
+end
+return revoked
+"""
+
+# KEYS: user index;  ARGV: reason, token key prefix
+_REVOKE_USER = """
+local revoked = 0
+for _, jti in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('SET', ARGV[2] .. jti, 'revoked:' .. ARGV[1], 'XX', 'KEEPTTL') then
+    revoked = revoked + 1
+  end
+end
+return revoked
+"""
+
+
+class State(StrEnum):
+    """What Redis says about one token."""
+
+    LIVE = "live"  # stored, and the digest matches the token presented
+    MISSING = "missing"  # no key: never issued here, expired, or Redis lost it
+    REVOKED = "revoked"  # logged out, or its family was revoked
+    USED = "used"  # a refresh token that was already exchanged
+    MISMATCH = "mismatch"  # a key for this jti holds a different token's digest
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer of one Redis lookup; ``why`` says who revoked it, when revoked."""
+
+    state: State
+    why: str = ""
+
+    @property
+    def live(self) -> bool:
+        return self.state is State.LIVE
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of the token, hex: what Redis keeps instead of the bearer token."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class TokenStore:
+    """Issued tokens in Redis, each under a key that expires exactly with the token.
+
+    >>> store = TokenStore(redis_client)                       # doctest: +SKIP
+    >>> store.save(token, claims)                              # doctest: +SKIP
+    >>> store.lookup(token, claims["jti"]).state               # doctest: +SKIP
+    <State.LIVE: 'live'>
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        *,
+        prefix: str = "jwtlab:",
+        revoked_marker_ttl: int = 86_400,
+    ) -> None:
+        self.redis = redis_client
+        self.prefix = prefix
+        self.revoked_marker_ttl = revoked_marker_ttl
+        self._save = redis_client.register_script(_SAVE)
+        self._claim_refresh = redis_client.register_script(_CLAIM_REFRESH)
+        self._revoke_family = redis_client.register_script(_REVOKE_FAMILY)
+        self._revoke_user = redis_client.register_script(_REVOKE_USER)
+
+    # -- key names ---------------------------------------------------------------------------
+
+    def token_key(self, jti: str) -> str:
+        return f"{self.prefix}token:{jti}"
+
+    def user_index_key(self, sub: str) -> str:
+        return f"{self.prefix}user:{sub}:tokens"
+
+    def family_key(self, family: str) -> str:
+        return f"{self.prefix}family:{family}"
+
+    def family_revoked_key(self, family: str) -> str:
+        return f"{self.prefix}family:{family}:revoked"
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def save(self, token: str, claims: dict) -> Lookup:
+        """Keep the digest of ``token`` under its ``jti`` until its ``exp`` (EXPIREAT).
+
+        ``claims`` must hold ``jti``, ``sub``, ``exp`` and ``fam`` (the session family).
+        Returns the stored state: `State.REVOKED` if the family was revoked meanwhile.
+        """
+        family = claims["fam"]
+        stored = self._save(
+            keys=[
+                self.token_key(claims["jti"]),
+                self.user_index_key(str(claims["sub"])),
+                self.family_key(family),
+                self.family_revoked_key(family),
+            ],
+            args=[token_digest(token), int(claims["exp"]), claims["jti"]],
+        )
+        return _lookup_from_value(_text(stored), token_digest(token))
+
+    def revoke(self, jti: str, why: str = "logout") -> bool:
+        """Revoke one token; True if Redis still had it. Its key keeps its expiry."""
+        return bool(self.redis.set(self.token_key(jti), f"revoked:{why}", xx=True, keepttl=True))
+
+    def revoke_family(self, family: str, why: str = "logout") -> int:
+        """Revoke every token of one login session; returns how many were still live."""
+        return int(
+            self._revoke_family(
+                keys=[self.family_key(family), self.family_revoked_key(family)],
+                args=[why, f"{self.prefix}token:", self.revoked_marker_ttl],
+            )
+        )
+
+    def revoke_user(self, sub: str, why: str = "logged out everywhere") -> int:
+        """Revoke every token issued to one member ("log out everywhere")."""
+        return int(
+            self._revoke_user(
+                keys=[self.user_index_key(str(sub))], args=[why, f"{self.prefix}token:"]
+            )
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def lookup(self, token: str, jti: str) -> Lookup:
+        """One ``GET``: is this exact token live, revoked, used, or unknown to Redis?"""
+        value = _text(self.redis.get(self.token_key(jti)))
+        return _lookup_from_value(value, token_digest(token))
+
+    def claim_refresh(self, token: str, jti: str) -> Lookup:
+        """Mark a refresh token used, atomically, and say what it was before.
+
+        `State.LIVE` means this call won the exchange; `State.USED` means someone
+        exchanged it already — the reuse a rotation scheme exists to detect.
+        """
+        digest = token_digest(token)
+        before = _text(self._claim_refresh(keys=[self.token_key(jti)], args=[digest]))
+        return _lookup_from_value(before, digest)
+
+    def expiretime(self, jti: str) -> int:
+        """The Unix time the token's key expires at (``EXPIRETIME``; -2 if gone)."""
+        return int(self.redis.execute_command("EXPIRETIME", self.token_key(jti)))
+
+    def ttl(self, jti: str) -> int:
+        """Seconds the token's key has left (``TTL``; -2 if gone)."""
+        return int(self.redis.ttl(self.token_key(jti)))
+
+    def tokens_of(self, sub: str) -> list[str]:
+        """The jtis issued to one member whose index entry has not expired."""
+        return [_text(jti) for jti in self.redis.zrange(self.user_index_key(str(sub)), 0, -1)]
+
+    def family_of(self, family: str) -> set[str]:
+        return {_text(jti) for jti in self.redis.smembers(self.family_key(family))}
+
+
+def _lookup_from_value(value: str | None, digest: str) -> Lookup:
+    if value is None:
+        return Lookup(State.MISSING)
+    if value.startswith("revoked:"):
+        return Lookup(State.REVOKED, why=value.removeprefix("revoked:"))
+    if value == "used":
+        return Lookup(State.USED)
+    # compare_digest: the time taken does not reveal how many characters matched
+    if hmac.compare_digest(value, digest):
+        return Lookup(State.LIVE)
+    return Lookup(State.MISMATCH)

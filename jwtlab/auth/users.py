@@ -1,0 +1,306 @@
+"""Members in SQLite: sign-up and the password check (the notes' flow 2, step 1: 회원가입 DB저장).
+
+What a student should take from this module:
+
+* **Parameterized SQL only.** Every query passes values as ``?`` parameters, so a name
+  such as ``Robert'); DROP TABLE users;--`` is stored as that string and nothing else.
+  No SQL is ever built by formatting user input into a string.
+* **Passwords are hashed with argon2id** (RFC 9106) through argon2-cffi. The database
+  holds only the encoded hash (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``), which
+  records its own parameters, so a hash made with cheap test parameters still verifies
+  and a login re-hashes it when the parameters in use are stronger. A password is
+  never stored, returned, logged or put in an exception message.
+* **One rule for "the same name".** A name is normalised with Unicode NFKC and then
+  compared case-insensitively (NFKC of the case fold, the "NFKC_Casefold" idea of
+  Unicode §5.18 and RFC 8265's UsernameCaseMapped profile). NFKC makes the
+  compatibility forms one name: full-width ``ａｌｉｃｅ`` is ``alice``, and Hangul
+  typed as separate jamo (macOS keyboards produce NFD) is the same ``한글`` as the
+  precomposed syllables Windows produces. Case-folding makes ``Alice``, ``ALICE`` and
+  ``alice`` one account, because people read them as one person; allowing all three
+  would let one user impersonate another. The name as typed (after NFKC) is kept for
+  display; the folded form (``name_key``) carries the UNIQUE constraint.
+
+SQLite docs: https://sqlite.org/lang_createtable.html (STRICT tables, UNIQUE).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from jwtlab.auth.clock import Clock
+
+NAME_MAX_LENGTH = 64
+PASSWORD_MIN_LENGTH = 8
+# argon2 hashes whatever it is given; a cap keeps a 10 MB "password" from being a
+# denial of service.
+PASSWORD_MAX_LENGTH = 1024
+
+# Unicode general categories a name may not contain: control (Cc), format (Cf, e.g.
+# zero-width joiners and bidi overrides that make two names look the same),
+# surrogates (Cs), private use (Co) and unassigned (Cn).
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT    NOT NULL,          -- as typed, after NFKC: for display
+    name_key      TEXT    NOT NULL UNIQUE,   -- NFKC(casefold(NFKC(name))): for lookups
+    password_hash TEXT    NOT NULL,          -- argon2id encoded hash, never the password
+    created_at    REAL    NOT NULL           -- NumericDate (seconds since the epoch)
+) STRICT
+"""
+
+
+class UserError(ValueError):
+    """Base of the sign-up and login errors; the message says what to do."""
+
+
+class InvalidUserNameError(UserError):
+    """The name breaks the naming rule (empty, too long, control characters...)."""
+
+
+class InvalidPasswordError(UserError):
+    """The password is too short or too long for sign-up."""
+
+
+class UserExistsError(UserError):
+    """Another member already has this name (compared after NFKC and case folding)."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A member as the rest of the kit sees it: no password hash here."""
+
+    id: int
+    name: str
+    name_key: str
+    created_at: float
+
+
+def normalize_name(name: str) -> str:
+    """The display form of a name: NFKC, checked against the naming rule.
+
+    Raises `InvalidUserNameError` with the reason; returns the NFKC form.
+    """
+    if not isinstance(name, str):
+        raise InvalidUserNameError("a user name must be text")
+    display = unicodedata.normalize("NFKC", name)
+    if not display:
+        raise InvalidUserNameError("the user name is empty; choose a name of 1 to 64 characters")
+    if len(display) > NAME_MAX_LENGTH:
+        raise InvalidUserNameError(
+            f"the user name is {len(display)} characters long; the limit is {NAME_MAX_LENGTH}"
+        )
+    if display != display.strip():
+        raise InvalidUserNameError("the user name starts or ends with a space; remove it")
+    for position, char in enumerate(display):
+        category = unicodedata.category(char)
+        if category in _FORBIDDEN_CATEGORIES or (char.isspace() and char != " "):
+            codepoint = f"U+{ord(char):04X}"
+            raise InvalidUserNameError(
+                f"the user name contains an invisible or control character {codepoint} "
+                f"at position {position}; use letters, digits, punctuation and single spaces"
+            )
+    if "  " in display:
+        raise InvalidUserNameError("the user name contains two spaces in a row; use one")
+    return display
+
+
+def name_key(name: str) -> str:
+    """The form two names are compared in: NFKC, case-folded, NFKC again.
+
+    Case folding can un-normalise (``"ǰ".casefold()`` decomposes), hence the second NFKC.
+
+    >>> name_key("ＡＬＩＣＥ") == name_key("alice")
+    True
+    """
+    return unicodedata.normalize("NFKC", normalize_name(name).casefold())
+
+
+def _check_password_for_signup(password: str) -> str:
+    if not isinstance(password, str):
+        raise InvalidPasswordError("a password must be text")
+    password = unicodedata.normalize("NFC", password)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidPasswordError(
+            f"the password is too short: use at least {PASSWORD_MIN_LENGTH} characters"
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidPasswordError(
+            f"the password is too long: use at most {PASSWORD_MAX_LENGTH} characters"
+        )
+    return password
+
+
+def fast_password_hasher() -> PasswordHasher:
+    """argon2id with the cheapest parameters argon2 allows: for tests and demos only.
+
+    A hash costs well under a millisecond instead of ~50 ms and 64 MiB; never use this
+    for real accounts.
+    """
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+class UserStore:
+    """Members in one SQLite database (a file path, or ``":memory:"`` for a quick demo).
+
+    >>> users = UserStore(":memory:", password_hasher=fast_password_hasher())
+    >>> users.sign_up("Alice", "correct horse").name
+    'Alice'
+    >>> users.check_password("ALICE", "correct horse").name     # same member
+    'Alice'
+    >>> users.check_password("alice", "wrong password") is None
+    True
+
+    ``password_hasher`` defaults to argon2-cffi's `PasswordHasher()` (RFC 9106's
+    second recommended profile: argon2id, t=3, m=64 MiB, p=4).
+
+    The store is safe to share between threads (the web app does): one connection,
+    guarded by a lock.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        password_hasher: PasswordHasher | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.password_hasher = password_hasher or PasswordHasher()
+        self.clock = clock or time.time
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, check_same_thread=False)
+        self._connection.row_factory = sqlite3.Row
+        with self._lock, self._connection:
+            self._connection.execute(SCHEMA)
+        # Checking a login for an unknown name still runs one argon2 verification, so
+        # the response time does not tell an attacker which names exist.
+        self._dummy_hash = self.password_hasher.hash("not a real password")
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> UserStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"UserStore({self.path!r}, users={self.count()})"
+
+    # -- sign-up ---------------------------------------------------------------------------
+
+    def sign_up(self, name: str, password: str) -> User:
+        """Save a new member (flow 2, step 1). Returns the `User`.
+
+        Raises `InvalidUserNameError`, `InvalidPasswordError` or `UserExistsError`.
+        """
+        display = normalize_name(name)
+        key = name_key(display)
+        password = _check_password_for_signup(password)
+        password_hash = self.password_hasher.hash(password)
+        created_at = self.clock()
+        try:
+            with self._lock, self._connection:
+                cursor = self._connection.execute(
+                    "INSERT INTO users (name, name_key, password_hash, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (display, key, password_hash, created_at),
+                )
+        except sqlite3.IntegrityError:
+            raise UserExistsError(
+                f"the name {display!r} is taken (names are compared ignoring case and "
+                "Unicode width); choose another"
+            ) from None
+        return User(id=cursor.lastrowid, name=display, name_key=key, created_at=created_at)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def get(self, name: str) -> User | None:
+        """The member with this name (any case or width), or None."""
+        try:
+            key = name_key(name)
+        except InvalidUserNameError:
+            return None
+        row = self._fetch_one(
+            "SELECT id, name, name_key, created_at FROM users WHERE name_key = ?", (key,)
+        )
+        return None if row is None else _user_from_row(row)
+
+    def get_by_id(self, user_id: int) -> User | None:
+        row = self._fetch_one(
+            "SELECT id, name, name_key, created_at FROM users WHERE id = ?", (user_id,)
+        )
+        return None if row is None else _user_from_row(row)
+
+    def count(self) -> int:
+        row = self._fetch_one("SELECT count(*) AS n FROM users", ())
+        return int(row["n"])
+
+    def all(self) -> list[User]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id, name, name_key, created_at FROM users ORDER BY id"
+            ).fetchall()
+        return [_user_from_row(row) for row in rows]
+
+    # -- the password check (flow 2, step 2: 회원가입 확인) -----------------------------------
+
+    def check_password(self, name: str, password: str) -> User | None:
+        """The member if ``password`` is theirs, else None (unknown name or wrong password).
+
+        Both failures look the same from outside, on purpose: telling them apart would
+        let anyone list the members.
+        """
+        try:
+            key = name_key(name)
+        except InvalidUserNameError:
+            key = None
+        row = None
+        if key is not None:
+            row = self._fetch_one(
+                "SELECT id, name, name_key, created_at, password_hash FROM users"
+                " WHERE name_key = ?",
+                (key,),
+            )
+        if not isinstance(password, str) or len(password) > PASSWORD_MAX_LENGTH:
+            return None
+        password = unicodedata.normalize("NFC", password)
+        stored_hash = row["password_hash"] if row is not None else self._dummy_hash
+        try:
+            self.password_hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        if self.password_hasher.check_needs_rehash(stored_hash):
+            self._rehash(row["id"], password)
+        return _user_from_row(row)
+
+    def _rehash(self, user_id: int, password: str) -> None:
+        new_hash = self.password_hasher.hash(password)
+        with self._lock, self._connection:
+            self._connection.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user_id)
+            )
+
+    def _fetch_one(self, sql: str, parameters: tuple) -> sqlite3.Row | None:
+        with self._lock:
+            return self._connection.execute(sql, parameters).fetchone()
+
+
+def _user_from_row(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"], name=row["name"], name_key=row["name_key"], created_at=row["created_at"]
+    )
