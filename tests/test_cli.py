@@ -1,0 +1,64 @@
+"""The jwtlab command, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import redis
+
+from jwtlab import cli, servers
+from tests.conftest import wait_until
+
+JWTLAB = [sys.executable, "-m", "jwtlab.cli"]
+
+
+def test_doctor_starts_a_real_server_and_says_all_good(capsys):
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"engine\s+(redis|valkey) \d+\.\d+\.\d+", out)
+    assert "SET/GET/TTL ok" in out
+
+
+def test_doctor_fails_clearly_when_the_engine_choice_is_wrong(capsys, monkeypatch):
+    monkeypatch.setenv("JWTLAB_REDIS_SERVER", "/nonexistent/redis-server")
+    assert cli.main(["doctor"]) == 1
+    assert "neither a file nor a command" in capsys.readouterr().err
+
+
+def test_engines_marks_the_chosen_one(capsys):
+    assert cli.main(["engines"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if re.match(r"\* (redis|valkey) ", line)]
+    assert len(lines) == 1 and str(servers.find_engine()) in lines[0]
+
+
+def test_a_bad_directive_is_reported_without_a_traceback():
+    result = subprocess.run([*JWTLAB, "server", "appendonly"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "name=value" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_server_runs_in_the_foreground_and_stops_with_the_command():
+    proc = subprocess.Popen(
+        [*JWTLAB, "server", "appendonly=yes"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"redis://127\.0\.0\.1:(\d+) \(pid (\d+)", line)
+        assert match, line
+        port, pid = int(match.group(1)), int(match.group(2))
+        client = redis.Redis(port=port, decode_responses=True)
+        assert client.config_get("appendonly")["appendonly"] == "yes"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        wait_until(lambda: not servers._pid_alive(pid), what="the server to stop")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
