@@ -1,0 +1,98 @@
+"""jwtlab: a teaching kit for Redis and JSON Web Tokens.
+
+The JWT core is re-exported here with PyJWT's names, so that what a student learns
+carries over: ``encode``, ``decode``, ``decode_complete``, ``get_unverified_header``,
+plus ``build`` (the making of a token, step by step) and ``inspect`` (an unverified
+explanation of every part). ``import jwtlab`` stays light: the Redis servers, the login
+flows and the web app are imported on their own (``from jwtlab import servers``).
+"""
+
+from jwtlab.b64 import b64url_decode, b64url_encode
+from jwtlab.errors import (
+    AlgorithmConfusionError,
+    Base64urlError,
+    DecodeError,
+    DuplicateMemberError,
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidJSONError,
+    InvalidJTIError,
+    InvalidKeyError,
+    InvalidNumericDateError,
+    InvalidSignatureError,
+    InvalidSubjectError,
+    InvalidTokenError,
+    IssuedInTheFutureError,
+    JSONNestingError,
+    JwtlabError,
+    KeyNotFoundError,
+    MalformedSignatureError,
+    MillisecondNumericDateError,
+    MissingRequiredClaimError,
+    SegmentCountError,
+    TokenTooLargeError,
+    UnencodedPayloadError,
+    UnsecuredAlgorithmError,
+    UnsupportedCriticalHeaderError,
+    WeakKeyError,
+)
+from jwtlab.token import (
+    MAX_JSON_DEPTH,
+    MAX_TOKEN_LENGTH,
+    build,
+    decode,
+    decode_complete,
+    encode,
+    get_unverified_header,
+    inspect,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_TOKEN_LENGTH",
+    "AlgorithmConfusionError",
+    "Base64urlError",
+    "DecodeError",
+    "DuplicateMemberError",
+    "ExpiredSignatureError",
+    "ImmatureSignatureError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidJSONError",
+    "InvalidJTIError",
+    "InvalidKeyError",
+    "InvalidNumericDateError",
+    "InvalidSignatureError",
+    "InvalidSubjectError",
+    "InvalidTokenError",
+    "IssuedInTheFutureError",
+    "JSONNestingError",
+    "JwtlabError",
+    "KeyNotFoundError",
+    "MalformedSignatureError",
+    "MillisecondNumericDateError",
+    "MissingRequiredClaimError",
+    "SegmentCountError",
+    "TokenTooLargeError",
+    "UnencodedPayloadError",
+    "UnsecuredAlgorithmError",
+    "UnsupportedCriticalHeaderError",
+    "WeakKeyError",
+    "__version__",
+    "b64url_decode",
+    "b64url_encode",
+    "build",
+    "decode",
+    "decode_complete",
+    "encode",
+    "get_unverified_header",
+    "inspect",
+]

@@ -1,0 +1,464 @@
+"""Signing and verifying: HS*, RS*, PS*, ES* and EdDSA (RFC 7518 §3, RFC 8037 §3.1).
+
+One class per algorithm family behind PyJWT's small interface:
+
+- ``prepare_key(key)`` turns what the caller gave (a secret, a PEM text, a
+  ``cryptography`` key object or a JWK dict) into the key the family needs, or raises
+  :class:`~jwtlab.errors.InvalidKeyError` saying what is wrong;
+- ``sign(signing_input, key) -> signature``;
+- ``verify(signing_input, key, signature) -> bool``.
+
+=========  ===========================================  ===============
+``alg``    what it is                                   spec
+=========  ===========================================  ===============
+HS256/384/512  HMAC with SHA-2, a shared secret          RFC 7518 §3.2
+RS256/384/512  RSASSA-PKCS1-v1_5 with SHA-2              RFC 7518 §3.3
+ES256/384/512  ECDSA, P-256/P-384/P-521, raw ``r || s``  RFC 7518 §3.4
+PS256/384/512  RSASSA-PSS, MGF1, salt = hash length      RFC 7518 §3.5
+EdDSA          Ed25519 or Ed448                         RFC 8037 §3.1
+=========  ===========================================  ===============
+
+``none`` (RFC 7518 §3.6) is deliberately absent: an unsecured token proves nothing.
+All cryptography is ``cryptography``'s (OpenSSL); this module only chooses and checks.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from jwtlab.errors import (
+    AlgorithmConfusionError,
+    InvalidKeyError,
+    MalformedSignatureError,
+    WeakKeyError,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "ECAlgorithm",
+    "HMACAlgorithm",
+    "OKPAlgorithm",
+    "RSAAlgorithm",
+    "describe_key",
+    "get_algorithm",
+    "is_none_algorithm",
+    "load_pem",
+]
+
+# Text that marks a key which must never be used as an HMAC secret (algorithm confusion).
+_ASYMMETRIC_KEY_MARKERS = (
+    b"-----BEGIN",
+    b"ssh-rsa",
+    b"ssh-ed25519",
+    b"ssh-ed448",
+    b"ecdsa-sha2-",
+    b"ssh-dss",
+)
+_PRIVATE_KEY_TYPES = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
+_KEY_OBJECT_TYPES = (
+    *_PRIVATE_KEY_TYPES,
+    rsa.RSAPublicKey,
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PublicKey,
+)
+
+
+def is_none_algorithm(alg: object) -> bool:
+    """True for ``"none"`` in any spelling (``None``, ``NONE``, `` nOnE ``)."""
+    return isinstance(alg, str) and alg.strip().casefold() == "none"
+
+
+def describe_key(key: object) -> str:
+    """A few words naming what kind of key this is, for error messages."""
+    if isinstance(key, str | bytes | bytearray):
+        raw = key.encode("utf-8", "replace") if isinstance(key, str) else bytes(key)
+        stripped = raw.strip()
+        if stripped.startswith(b"-----BEGIN"):
+            label = stripped.split(b"\n", 1)[0].decode("ascii", "replace").strip("- ")
+            return f"a PEM text ({label.removeprefix('BEGIN ')})"
+        if stripped.startswith(_ASYMMETRIC_KEY_MARKERS):
+            return "an OpenSSH public key"
+        return f"a {len(raw)}-byte secret"
+    if isinstance(key, dict):
+        return f"a JWK with kty {key.get('kty')!r}"
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        kind = "private" if isinstance(key, rsa.RSAPrivateKey) else "public"
+        return f"an RSA {kind} key ({key.key_size} bits)"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        kind = "private" if isinstance(key, ec.EllipticCurvePrivateKey) else "public"
+        return f"an EC {kind} key on {key.curve.name}"
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        kind = "private" if isinstance(key, ed25519.Ed25519PrivateKey) else "public"
+        return f"an Ed25519 {kind} key"
+    if isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
+        kind = "private" if isinstance(key, ed448.Ed448PrivateKey) else "public"
+        return f"an Ed448 {kind} key"
+    return f"a {type(key).__name__}"
+
+
+@functools.lru_cache(maxsize=64)
+def load_pem(pem: bytes) -> Any:
+    """Load a PEM public key, private key (unencrypted) or certificate's public key.
+
+    Cached, because parsing (and, for RSA private keys, checking) a PEM costs far more
+    than one signature; the same server key is used for every token.
+    """
+    try:
+        if b"CERTIFICATE" in pem:
+            from cryptography import x509
+
+            return x509.load_pem_x509_certificate(pem).public_key()
+        if b"PRIVATE KEY" in pem:
+            return serialization.load_pem_private_key(pem, password=None)
+        return serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as error:
+        raise InvalidKeyError(
+            f"could not read the PEM key ({error}); pass an unencrypted PEM public key, "
+            "private key or certificate, a cryptography key object, or a JWK dict"
+        ) from None
+
+
+def _asymmetric_key(key: object, alg: str) -> Any:
+    """Turn a PEM text, JWK dict or key object into a ``cryptography`` key object."""
+    if isinstance(key, _KEY_OBJECT_TYPES):
+        return key
+    if isinstance(key, dict):
+        from jwtlab.jwk import from_jwk
+
+        _check_jwk_fits(key, alg)
+        return from_jwk(key)
+    if isinstance(key, str | bytes | bytearray):
+        pem = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+        if pem.lstrip().startswith(b"-----BEGIN"):
+            return load_pem(pem.strip())
+        if pem.lstrip().startswith(_ASYMMETRIC_KEY_MARKERS):
+            try:
+                return serialization.load_ssh_public_key(pem.strip())
+            except (ValueError, TypeError, serialization.UnsupportedAlgorithm) as error:
+                raise InvalidKeyError(f"could not read the OpenSSH key: {error}") from None
+    raise InvalidKeyError(
+        f"{alg} needs an asymmetric key: a PEM text, a cryptography key object or a JWK "
+        f"dict; got {describe_key(key)}. A shared secret only works with HS256/384/512"
+    )
+
+
+def _check_jwk_fits(jwk: dict, alg: str) -> None:
+    """A JWK may pin its algorithm (``alg``) and its use (``use``) (RFC 7517 §4.2, §4.4)."""
+    if "alg" in jwk and jwk["alg"] != alg:
+        raise InvalidKeyError(
+            f"the JWK says alg {jwk['alg']!r} but it is being used for {alg!r}; "
+            "use the key only with the algorithm it was made for (RFC 7517 §4.4)"
+        )
+    if "use" in jwk and jwk["use"] != "sig":
+        raise InvalidKeyError(
+            f"the JWK has use {jwk['use']!r}, not 'sig': it is not meant for signatures "
+            "(RFC 7517 §4.2)"
+        )
+
+
+class Algorithm:
+    """The interface every family implements (as PyJWT's ``jwt.algorithms.Algorithm``)."""
+
+    name: str
+    description: str  # one phrase for the build() trace, with its spec section
+
+    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+        raise NotImplementedError
+
+    def sign(self, signing_input: bytes, key: Any) -> bytes:
+        raise NotImplementedError
+
+    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class HMACAlgorithm(Algorithm):
+    """HS256, HS384, HS512: HMAC with SHA-2 over a shared secret (RFC 7518 §3.2)."""
+
+    def __init__(self, name: str, hash_name: str) -> None:
+        self.name = name
+        self.hash_name = hash_name
+        self.digest_size = hashlib.new(hash_name).digest_size
+        bits = hash_name.removeprefix("sha")
+        self.description = f"HMAC with SHA-{bits} (RFC 7518 §3.2)"
+
+    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> bytes:
+        """Return the secret as bytes; refuse public keys and (by default) short secrets.
+
+        RFC 7518 §3.2: "A key of the same size as the hash output (for instance, 256
+        bits for HS256) or larger MUST be used". ``allow_weak_key=True`` lifts that
+        rule, for demonstrating why it exists; an empty secret is always refused.
+        """
+        if isinstance(key, dict):
+            if key.get("kty") != "oct":
+                raise AlgorithmConfusionError(
+                    f"{self.name} needs a shared secret but got {describe_key(key)}, a public "
+                    "key: verifying HMAC with a public key as the secret is the "
+                    "algorithm-confusion attack. Allow only the algorithm the key is for"
+                )
+            from jwtlab.jwk import from_jwk
+
+            _check_jwk_fits(key, self.name)
+            secret = from_jwk(key)
+        elif isinstance(key, str):
+            secret = key.encode("utf-8")
+        elif isinstance(key, bytes | bytearray):
+            secret = bytes(key)
+        elif isinstance(key, _KEY_OBJECT_TYPES):
+            raise AlgorithmConfusionError(
+                f"{self.name} needs a shared secret but got {describe_key(key)}: using an "
+                "asymmetric key as an HMAC secret is the algorithm-confusion attack; "
+                "allow only the algorithms your key is for (e.g. algorithms=['RS256'])"
+            )
+        else:
+            raise InvalidKeyError(
+                f"{self.name} needs a secret as bytes or str, not {type(key).__name__}"
+            )
+        if secret.lstrip().startswith(_ASYMMETRIC_KEY_MARKERS):
+            raise AlgorithmConfusionError(
+                f"{self.name} was given {describe_key(secret)} as its shared secret: a PEM or "
+                "SSH key is public, so anyone could forge HMAC tokens with it (the "
+                "algorithm-confusion attack); allow only the algorithms your key is for "
+                "(e.g. algorithms=['RS256'])"
+            )
+        if not secret:
+            raise WeakKeyError(f"{self.name} was given an empty secret; nothing is protected")
+        if len(secret) < self.digest_size and not allow_weak_key:
+            raise WeakKeyError(
+                f"{self.name} needs a secret of at least {self.digest_size} bytes "
+                f"({self.digest_size * 8} bits, the size of the hash output; RFC 7518 §3.2), "
+                f"but this one has {len(secret)}. Make one with secrets.token_bytes"
+                f"({self.digest_size}), or pass allow_weak_key=True to study weak secrets "
+                "on purpose"
+            )
+        return secret
+
+    def sign(self, signing_input: bytes, key: bytes) -> bytes:
+        return hmac.digest(key, signing_input, self.hash_name)
+
+    def verify(self, signing_input: bytes, key: bytes, signature: bytes) -> bool:
+        # compare_digest takes the same time wherever the first difference is, so the
+        # response time does not reveal how many leading bytes of a forgery were right.
+        return hmac.compare_digest(signature, hmac.digest(key, signing_input, self.hash_name))
+
+
+class RSAAlgorithm(Algorithm):
+    """RS* (RSASSA-PKCS1-v1_5, RFC 7518 §3.3) and PS* (RSASSA-PSS, §3.5)."""
+
+    MINIMUM_KEY_SIZE: ClassVar[int] = 2048  # RFC 7518 §3.3 and §3.5
+
+    def __init__(self, name: str, hash_algorithm: hashes.HashAlgorithm, pss: bool) -> None:
+        self.name = name
+        self.hash_algorithm = hash_algorithm
+        bits = hash_algorithm.digest_size * 8
+        if pss:
+            # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
+            self.padding: padding.AsymmetricPadding = padding.PSS(
+                mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size
+            )
+            self.description = (
+                f"RSASSA-PSS with SHA-{bits} and MGF1 with SHA-{bits} (RFC 7518 §3.5)"
+            )
+        else:
+            self.padding = padding.PKCS1v15()
+            self.description = f"RSASSA-PKCS1-v1_5 with SHA-{bits} (RFC 7518 §3.3)"
+
+    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+        key_object = _asymmetric_key(key, self.name)
+        if not isinstance(key_object, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+            raise InvalidKeyError(f"{self.name} needs an RSA key, not {describe_key(key_object)}")
+        if key_object.key_size < self.MINIMUM_KEY_SIZE and not allow_weak_key:
+            raise WeakKeyError(
+                f"{self.name} needs an RSA key of at least {self.MINIMUM_KEY_SIZE} bits "
+                f"(RFC 7518 §3.3); this one has {key_object.key_size}. Generate a new key, "
+                "or pass allow_weak_key=True to study weak keys on purpose"
+            )
+        return key_object
+
+    def sign(self, signing_input: bytes, key: Any) -> bytes:
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise InvalidKeyError(f"signing with {self.name} needs the RSA *private* key")
+        return key.sign(signing_input, self.padding, self.hash_algorithm)
+
+    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+        public_key = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+        try:
+            public_key.verify(signature, signing_input, self.padding, self.hash_algorithm)
+        except InvalidSignature:
+            return False
+        return True
+
+
+class ECAlgorithm(Algorithm):
+    """ES256/384/512: ECDSA with the signature as raw ``r || s`` (RFC 7518 §3.4).
+
+    RFC 7518 §3.4 fixes the curve per algorithm and the signature format: the two
+    integers r and s, each as a big-endian octet string of the curve's size (32, 48 or
+    66 octets), concatenated. Not DER, which is what OpenSSL produces and consumes.
+    """
+
+    def __init__(
+        self, name: str, hash_algorithm: hashes.HashAlgorithm, curve: type, order: int
+    ) -> None:
+        self.name = name
+        self.hash_algorithm = hash_algorithm
+        self.curve = curve
+        self.curve_name = curve.name
+        self.order = order  # n, the order of the base point: r and s must lie in [1, n-1]
+        self.coordinate_size = (curve.key_size + 7) // 8
+        self.signature_size = 2 * self.coordinate_size
+        bits = hash_algorithm.digest_size * 8
+        jose_curve = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+        self.jose_curve = jose_curve[curve.name]
+        self.description = (
+            f"ECDSA using {self.jose_curve} and SHA-{bits}, signature r || s (RFC 7518 §3.4)"
+        )
+
+    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+        key_object = _asymmetric_key(key, self.name)
+        if not isinstance(key_object, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+            raise InvalidKeyError(f"{self.name} needs an EC key, not {describe_key(key_object)}")
+        if key_object.curve.name != self.curve_name:
+            raise InvalidKeyError(
+                f"{self.name} needs a key on {self.jose_curve} (RFC 7518 §3.4), but this one "
+                f"is on {key_object.curve.name}; pick the ES algorithm that matches the curve"
+            )
+        return key_object
+
+    def sign(self, signing_input: bytes, key: Any) -> bytes:
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InvalidKeyError(f"signing with {self.name} needs the EC *private* key")
+        der_signature = key.sign(signing_input, ec.ECDSA(self.hash_algorithm))
+        r, s = decode_dss_signature(der_signature)
+        size = self.coordinate_size
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+        """Check ``r || s``; raise :class:`MalformedSignatureError` if it cannot be one."""
+        if len(signature) != self.signature_size:
+            raise MalformedSignatureError(
+                f"an {self.name} signature is r || s, {self.coordinate_size} + "
+                f"{self.coordinate_size} = {self.signature_size} bytes (RFC 7518 §3.4), "
+                f"but this one has {len(signature)}"
+                + (
+                    " — it looks DER-encoded; JWS never uses DER"
+                    if signature[:1] == b"\x30"
+                    else ""
+                )
+            )
+        r = int.from_bytes(signature[: self.coordinate_size], "big")
+        s = int.from_bytes(signature[self.coordinate_size :], "big")
+        for label, value in (("r", r), ("s", s)):
+            if not 0 < value < self.order:
+                raise MalformedSignatureError(
+                    f"ECDSA {label} must lie between 1 and n-1, where n is the order of "
+                    f"{self.jose_curve}, but {label} = "
+                    f"{'0' if value == 0 else 'n or more'}; no valid signature has that"
+                )
+        public_key = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
+        try:
+            public_key.verify(
+                encode_dss_signature(r, s), signing_input, ec.ECDSA(self.hash_algorithm)
+            )
+        except InvalidSignature:
+            return False
+        return True
+
+
+class OKPAlgorithm(Algorithm):
+    """EdDSA with Ed25519 or Ed448 (RFC 8037 §3.1); deterministic, no hash to choose."""
+
+    def __init__(self) -> None:
+        self.name = "EdDSA"
+        self.description = "EdDSA, Ed25519 or Ed448 (RFC 8037 §3.1)"
+
+    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+        key_object = _asymmetric_key(key, self.name)
+        if not isinstance(
+            key_object,
+            ed25519.Ed25519PrivateKey
+            | ed25519.Ed25519PublicKey
+            | ed448.Ed448PrivateKey
+            | ed448.Ed448PublicKey,
+        ):
+            raise InvalidKeyError(
+                f"EdDSA needs an Ed25519 or Ed448 key, not {describe_key(key_object)}"
+            )
+        return key_object
+
+    def sign(self, signing_input: bytes, key: Any) -> bytes:
+        if not isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+            raise InvalidKeyError("signing with EdDSA needs the *private* key")
+        return key.sign(signing_input)
+
+    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+        public_key = (
+            key.public_key()
+            if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+            else key
+        )
+        try:
+            public_key.verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+
+# The orders n of the NIST curves' base points (FIPS 186-4 §D.1.2, SEC 2 §2.4).
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_P384_ORDER = int(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+    16,
+)
+_P521_ORDER = int(
+    "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+    "FA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+    16,
+)
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "HS256": HMACAlgorithm("HS256", "sha256"),
+    "HS384": HMACAlgorithm("HS384", "sha384"),
+    "HS512": HMACAlgorithm("HS512", "sha512"),
+    "RS256": RSAAlgorithm("RS256", hashes.SHA256(), pss=False),
+    "RS384": RSAAlgorithm("RS384", hashes.SHA384(), pss=False),
+    "RS512": RSAAlgorithm("RS512", hashes.SHA512(), pss=False),
+    "PS256": RSAAlgorithm("PS256", hashes.SHA256(), pss=True),
+    "PS384": RSAAlgorithm("PS384", hashes.SHA384(), pss=True),
+    "PS512": RSAAlgorithm("PS512", hashes.SHA512(), pss=True),
+    "ES256": ECAlgorithm("ES256", hashes.SHA256(), ec.SECP256R1, _P256_ORDER),
+    "ES384": ECAlgorithm("ES384", hashes.SHA384(), ec.SECP384R1, _P384_ORDER),
+    "ES512": ECAlgorithm("ES512", hashes.SHA512(), ec.SECP521R1, _P521_ORDER),
+    "EdDSA": OKPAlgorithm(),
+}
+
+
+def get_algorithm(alg: str) -> Algorithm:
+    """Return the implementation of ``alg``; raise ``ValueError`` naming the choices."""
+    try:
+        return ALGORITHMS[alg]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown algorithm {alg!r}; jwtlab implements {', '.join(ALGORITHMS)}"
+        ) from None
