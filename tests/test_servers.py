@@ -264,3 +264,43 @@ def test_connect_without_redis_url_starts_one_server_for_the_process(monkeypatch
 def test_the_machine_redis_is_never_used_by_the_kit():
     with servers.start() as srv:
         assert srv.port != 6379
+
+
+# --------------------------------------------------------------------- check tools
+
+
+def test_check_aof_finds_and_fixes_a_truncated_aof(engine):
+    with servers.start(engine=engine, appendonly="yes", appendfsync="always", save="") as srv:
+        client = srv.client()
+        for i in range(10):
+            client.set(f"k{i}", "v" * 20)
+        srv.kill()
+        incr = next(srv.dir / n for n, _ in srv.files() if n.endswith(".incr.aof"))
+        data = incr.read_bytes()
+        incr.write_bytes(data[:-7])  # a crash in the middle of the last write
+        manifest = srv.dir / "appendonlydir" / "appendonly.aof.manifest"
+        broken = servers.check_aof(manifest, engine=engine)
+        assert not broken.ok and "not valid" in broken.output
+        fixed = servers.check_aof(incr, fix=True, engine=engine)
+        assert fixed.ok, fixed.output
+        assert servers.check_aof(incr, engine=engine).ok
+        whole = servers.check_aof(manifest, engine=engine)
+        base_is_valkey_rdb = (srv.dir / "appendonlydir").glob("*.base.rdb")
+        if any(p.read_bytes().startswith(b"VALKEY") for p in base_is_valkey_rdb):
+            # Known Valkey 9 bug (valkey-io/valkey PR #4739): valkey-check-aof looks only
+            # for the "REDIS" signature and misreads a "VALKEY" RDB base as RESP. The
+            # server itself loads it (the restart below). When this fails, it was fixed:
+            # update notebook 06 and docs/sources.md.
+            assert not whole.ok and "(RESP format)" in whole.output
+        else:
+            assert whole.ok, whole.output
+        srv.restart()
+        assert client.dbsize() == 9, "the half-written last SET is gone, the rest is kept"
+
+
+def test_check_rdb_reads_a_snapshot(engine):
+    with servers.start(engine=engine, save="") as srv:
+        srv.client().set("k", "v")
+        srv.client().save()
+        result = servers.check_rdb(srv.dir / "dump.rdb", engine=engine)
+        assert result.ok and "RDB looks OK" in result.output
