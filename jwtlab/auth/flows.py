@@ -457,7 +457,8 @@ class AuthService:
             return refuse(
                 valid,
                 Reason.WRONG_TYPE,
-                f"this is a {claims.get('token_type')!r} token; a {token_type!r} token is needed",
+                f"this is a token of type {claims.get('token_type')!r}; "
+                f"a token of type {token_type!r} is needed",
                 claims,
             )
         trace.append(StepOutcome(valid, True, f"signature and claims valid (aud={audience})"))
@@ -518,12 +519,12 @@ class AuthService:
                         f"this token opens room {other!r}, not {room!r}; open {room!r} first"
                     )
                 return Reason.WRONG_ROOM, (
-                    f"a room token for {room!r} is needed (got a "
-                    f"{payload.get('token_type', 'different')!r} token); open the room first"
+                    f"a room token for {room!r} is needed (this token's type is "
+                    f"{payload.get('token_type')!r}); open the room first"
                 )
             return Reason.WRONG_TYPE, (
-                f"this is a {payload.get('token_type', 'different')!r} token "
-                f"(aud={payload.get('aud')!r}); a {token_type!r} token is needed"
+                f"this is a token of type {payload.get('token_type')!r} "
+                f"(aud={payload.get('aud')!r}); a token of type {token_type!r} is needed"
             )
         if isinstance(error, jwtlab.ImmatureSignatureError):
             return Reason.NOT_YET_VALID, f"{error}"
