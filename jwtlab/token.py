@@ -66,6 +66,7 @@ __all__ = [
     "build",
     "decode",
     "decode_complete",
+    "decode_jws",
     "encode",
     "get_unverified_header",
     "inspect",
@@ -398,6 +399,35 @@ def _verify_signature(
         )
 
 
+def decode_jws(
+    token: str | bytes,
+    key: Any,
+    algorithms: Iterable[str],
+    *,
+    allow_weak_key: bool = False,
+) -> dict[str, Any]:
+    """Steps 1–5 only: verify the JWS and return its payload as *bytes*, unparsed.
+
+    ``{"header": dict, "payload": bytes, "signature": bytes}``. This is the JWS layer
+    (RFC 7515 §5.2) under the JWT layer of :func:`decode_complete`; it also reads
+    JWSs whose payload is not JSON, like the RFC 7520 examples.
+    """
+    allowed = _allowed(algorithms)
+    # 1. size, three segments, alphabet
+    header_segment, payload_segment, signature_segment = split_compact(token)
+    # 2. the protected header
+    protected = _decode_protected_header(header_segment)
+    # 3. alg, crit, b64
+    verifier = _check_header(protected, allowed)
+    # 4. the signature
+    signature = decode_checked_alphabet(signature_segment, _SEGMENT_NAMES[2])
+    # 5. verify over the signing input
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    _verify_signature(verifier, key, protected, signing_input, signature, allow_weak_key)
+    payload = decode_checked_alphabet(payload_segment, _SEGMENT_NAMES[1])
+    return {"header": protected, "payload": payload, "signature": signature}
+
+
 def decode_complete(
     token: str | bytes,
     key: Any,
@@ -415,21 +445,10 @@ def decode_complete(
 
     Arguments as :func:`decode`.
     """
-    allowed = _allowed(algorithms)
-    # 1. size, three segments, alphabet
-    header_segment, payload_segment, signature_segment = split_compact(token)
-    # 2. the protected header
-    protected = _decode_protected_header(header_segment)
-    # 3. alg, crit, b64
-    verifier = _check_header(protected, allowed)
-    # 4. the signature
-    signature = decode_checked_alphabet(signature_segment, _SEGMENT_NAMES[2])
-    # 5. verify over the signing input
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    _verify_signature(verifier, key, protected, signing_input, signature, allow_weak_key)
-    # 6. only now read the payload
-    payload_json = decode_checked_alphabet(payload_segment, _SEGMENT_NAMES[1])
-    payload = parse_json_object(payload_json, "payload")
+    # 1.–5. the JWS: segments, header, algorithm, signature
+    jws = decode_jws(token, key, algorithms, allow_weak_key=allow_weak_key)
+    # 6. only now read the payload: the JWT Claims Set
+    payload = parse_json_object(jws["payload"], "payload")
     # 7. the claims
     claims_module.validate(
         payload,
@@ -440,7 +459,7 @@ def decode_complete(
         subject=subject,
         require=require,
     )
-    return {"header": protected, "payload": payload, "signature": signature}
+    return {"header": jws["header"], "payload": payload, "signature": jws["signature"]}
 
 
 def decode(
