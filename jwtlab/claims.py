@@ -10,7 +10,7 @@ RFC 7519 §4 sorts claim names three ways:
 
 A time claim is a NumericDate (§2): a JSON number of *seconds* since
 1970-01-01T00:00:00Z. A value such as 1480849147370 is milliseconds (it would be the
-year 48897 as seconds) and is refused, with the arithmetic that fixes it.
+year ~48896 as seconds) and is refused, with the arithmetic that fixes it.
 
 Every function that needs the current time takes ``now=``: ``None`` for the clock, or
 epoch seconds (int/float), or an aware ``datetime``.

@@ -33,6 +33,7 @@ A JWT in compact form is three base64url segments joined by dots (RFC 7515 §7.1
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Iterable
@@ -189,12 +190,14 @@ def _protected_header(algorithm: str, headers: dict[str, Any] | None) -> dict[st
 
 
 def _claims_with_numeric_dates(payload: dict[str, Any]) -> dict[str, Any]:
-    """Turn datetimes in exp/nbf/iat into NumericDates, as PyJWT does."""
+    """Turn aware datetimes in exp/nbf/iat into NumericDates, as PyJWT does."""
     if not isinstance(payload, dict):
         raise TypeError(f"the payload must be a dict of claims, not {type(payload).__name__}")
     converted = dict(payload)
     for name in claims_module.TIME_CLAIMS:
-        if name in converted:
+        # Only datetimes are converted; numbers are written as given (as PyJWT does),
+        # so that a mistake such as milliseconds can be made, and then caught by decode().
+        if isinstance(converted.get(name), datetime.datetime):
             converted[name] = claims_module.numeric_date(converted[name])
     return converted
 
