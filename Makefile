@@ -34,7 +34,8 @@ venv: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jwtlab doctor
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(NO_BROWSER),--no-browser)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(LAB_PORT) $(if $(NO_BROWSER),--no-browser) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(BIN)/ruff check jwtlab tests benchmarks
