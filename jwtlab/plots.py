@@ -74,3 +74,94 @@ def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1):
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
     return fig, axes
+
+
+# --- 01 · Redis as a remote dictionary -------------------------------------------------
+
+
+def cache_queries(queries_by_run: dict[str, list[int]], *, window: int = 25):
+    """Database queries per request for the same workload, one line per run.
+
+    ``queries_by_run`` maps a run's name ("no cache", "cache-aside") to the number of
+    database queries each request caused (0 or 1). Left: queries per request averaged
+    over a moving ``window``; right: the cumulative count.
+    """
+    fig, (rate_ax, total_ax) = figure(
+        "Redis in front of the database: queries that reach SQLite",
+        "request number",
+        "queries per request",
+        ncols=2,
+    )
+    for name, queries in queries_by_run.items():
+        requests = range(1, len(queries) + 1)
+        moving = [
+            sum(queries[max(0, i - window + 1) : i + 1]) / min(window, i + 1)
+            for i in range(len(queries))
+        ]
+        cumulative = []
+        total = 0
+        for count in queries:
+            total += count
+            cumulative.append(total)
+        rate_ax.plot(requests, moving, label=name)
+        total_ax.plot(requests, cumulative, label=name)
+    rate_ax.set_title(f"moving average over {window} requests")
+    rate_ax.set_ylim(-0.05, 1.1)
+    total_ax.set_title("cumulative")
+    total_ax.set_ylabel("database queries so far")
+    total_ax.legend()
+    return fig
+
+
+# --- 04 · Rate limiting ------------------------------------------------------------------
+
+
+def rate_limit_timeline(
+    times: list[float], decisions_by_limiter: dict[str, list[bool]], *, bin_seconds: float = 1.0
+):
+    """Allowed vs rejected requests over time, one panel per limiter, same traffic.
+
+    ``times`` are the request times in seconds; ``decisions_by_limiter`` maps a
+    limiter's name to whether each request was allowed. Bars are stacked per
+    ``bin_seconds``: allowed (green) below, rejected (red) on top.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    rows = len(decisions_by_limiter)
+    with plt.rc_context(_rc()):
+        width, height = plt.rcParams["figure.figsize"]
+        fig = Figure(figsize=(width, 1.0 + 2.0 * rows * height / 4.5), layout="constrained")
+        axes = fig.subplots(rows, 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+        fig.suptitle("The same bursty traffic through each limiter")
+        bins = int(max(times) // bin_seconds) + 1
+        starts = [i * bin_seconds for i in range(bins)]
+        for ax, (name, allowed) in zip(axes, decisions_by_limiter.items(), strict=True):
+            passed, refused = [0] * bins, [0] * bins
+            for at, ok in zip(times, allowed, strict=True):
+                (passed if ok else refused)[int(at // bin_seconds)] += 1
+            ax.bar(
+                starts,
+                passed,
+                width=bin_seconds,
+                align="edge",
+                color=COLOURS["green"],
+                label="allowed",
+            )
+            ax.bar(
+                starts,
+                refused,
+                width=bin_seconds,
+                align="edge",
+                bottom=passed,
+                color=COLOURS["red"],
+                label="rejected",
+            )
+            ax.set_title(
+                f"{name}: {sum(allowed)} allowed, {len(allowed) - sum(allowed)} rejected",
+                loc="left",
+            )
+            ax.set_ylabel(f"requests / {bin_seconds:g} s")
+        axes[0].legend(loc="upper right")
+        axes[-1].set_xlabel("time (s)")
+    return fig
