@@ -57,6 +57,7 @@ from jwtlab.errors import (
     UnsecuredAlgorithmError,
     UnsupportedCriticalHeaderError,
 )
+from jwtlab.jwk import KeySet
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -270,8 +271,6 @@ def _prepare_key(algorithm: Algorithm, key: Any, allow_weak_key: bool) -> Any:
 
 def _key_for_header(key: Any, protected: dict[str, Any]) -> Any:
     """Pick the key from a JWK Set by the header's ``kid`` (RFC 7515 §4.1.4)."""
-    from jwtlab.jwk import KeySet
-
     if isinstance(key, dict) and "keys" in key:
         key = KeySet.from_dict(key)
     if not isinstance(key, KeySet):
@@ -330,7 +329,16 @@ def _decode_protected_header(header_segment: str) -> dict[str, Any]:
     return parse_json_object(header_json, "header")
 
 
+_CHECKED_ALLOW_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 def _allowed(algorithms: Any) -> tuple[str, ...]:
+    """The caller's allow-list, checked once per distinct list."""
+    if type(algorithms) in (list, tuple):
+        try:
+            return _CHECKED_ALLOW_LISTS[tuple(algorithms)]
+        except (KeyError, TypeError):
+            pass
     if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
         raise TypeError(
             f"algorithms= must be a list of algorithm names such as ['HS256'], not "
@@ -343,6 +351,8 @@ def _allowed(algorithms: Any) -> tuple[str, ...]:
         if is_none_algorithm(name):
             raise ValueError("algorithms= may not contain 'none': unsecured tokens prove nothing")
         get_algorithm(name)  # unknown names are a programming error: ValueError
+    if len(_CHECKED_ALLOW_LISTS) < 64:
+        _CHECKED_ALLOW_LISTS[allowed] = allowed
     return allowed
 
 
@@ -353,12 +363,12 @@ def _check_header(protected: dict[str, Any], allowed: tuple[str, ...]) -> Algori
             "the header has no 'alg'; every JWS names its algorithm (RFC 7515 §4.1.1)"
         )
     alg = protected["alg"]
-    if is_none_algorithm(alg):
-        raise UnsecuredAlgorithmError(
-            f"the header says alg {alg!r}: an unsecured token with no signature, which anyone "
-            "can forge (RFC 7518 §3.6); it is never accepted"
-        )
-    if alg not in allowed:
+    if alg not in allowed:  # "none" never is: _allowed() refuses it
+        if is_none_algorithm(alg):
+            raise UnsecuredAlgorithmError(
+                f"the header says alg {alg!r}: an unsecured token with no signature, which "
+                "anyone can forge (RFC 7518 §3.6); it is never accepted"
+            )
         raise InvalidAlgorithmError(
             f"the token is signed with alg {alg!r}, but algorithms= allows only "
             f"{list(allowed)}; never let the token choose its own algorithm"
