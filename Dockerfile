@@ -1,0 +1,11 @@
+# The `lab` service of docker-compose.yml: JupyterLab with jwtlab installed.
+FROM python:3.11-slim
+RUN useradd --create-home student
+WORKDIR /home/student/jwtlab
+COPY --chown=student pyproject.toml README.md ./
+COPY --chown=student jwtlab ./jwtlab
+RUN pip install --no-cache-dir '.[lab]'
+COPY --chown=student notebooks ./notebooks
+USER student
+EXPOSE 8888
+CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--notebook-dir=notebooks"]

@@ -1,0 +1,147 @@
+"""The classroom topology of docker-compose.yml, proven without Docker.
+
+Docker cannot run here (nor on CI), so this reads docker-compose.yml and the config
+files it mounts, and starts the same server and Sentinel configurations on the kit's
+own engines, with ports remapped to free local ones. Then it checks that the replica
+really replicates and that the Sentinels really fail over when the primary dies.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jwtlab import servers
+from tests.conftest import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+# Directives about the container's network and disk: replaced by the kit's own
+# (127.0.0.1, a free port, a temporary directory) when run locally.
+NETWORK = {"bind", "protected-mode", "port", "dir", "replicaof"}
+
+
+def _mounted_config(service: dict) -> Path:
+    """The host-side file of the service's read-only .conf mount."""
+    for volume in service["volumes"]:
+        host = volume.split(":")[0]
+        if host.endswith(".conf"):
+            return ROOT / host
+    raise AssertionError(f"no .conf mounted in {service}")
+
+
+def _directives(path: Path) -> list[tuple[str, str]]:
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    pairs = []
+    for line in lines:
+        if line and not line.startswith("#"):
+            name, _, value = line.partition(" ")
+            pairs.append((name, value.strip()))
+    return pairs
+
+
+def _by_role() -> dict[str, list[str]]:
+    roles: dict[str, list[str]] = {"primary": [], "replica": [], "sentinel": [], "lab": []}
+    for name, service in SERVICES.items():
+        if "build" in service:
+            roles["lab"].append(name)
+        elif "--sentinel" in " ".join(service["command"]):
+            roles["sentinel"].append(name)
+        elif any(n == "replicaof" for n, _ in _directives(_mounted_config(service))):
+            roles["replica"].append(name)
+        else:
+            roles["primary"].append(name)
+    return roles
+
+
+ROLES = _by_role()
+
+
+def test_the_topology_is_a_primary_a_replica_three_sentinels_and_the_lab():
+    assert [len(ROLES[r]) for r in ("primary", "replica", "sentinel", "lab")] == [1, 1, 3, 1]
+
+
+def test_images_are_official_and_pinned_with_a_one_line_switch_to_valkey():
+    image = SERVICES[ROLES["primary"][0]]["image"]
+    match = re.fullmatch(r"\$\{REDIS_IMAGE:-(redis:\d+\.\d+\.\d+)\}", image)
+    assert match, f"{image}: expected ${{REDIS_IMAGE:-redis:X.Y.Z}}"
+    for name in ROLES["primary"] + ROLES["replica"] + ROLES["sentinel"]:
+        assert SERVICES[name]["image"] == image, name
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert re.search(r"REDIS_IMAGE=valkey/valkey:\d+\.\d+\.\d+ docker compose up", text)
+
+
+def test_the_lab_is_built_here_and_points_at_the_primary():
+    lab = SERVICES[ROLES["lab"][0]]
+    assert (ROOT / "Dockerfile").exists()
+    primary = ROLES["primary"][0]
+    assert lab["environment"]["REDIS_URL"] == f"redis://{primary}:6379/0"
+
+
+def test_the_replica_follows_the_primary_by_its_service_name():
+    replica = dict(_directives(_mounted_config(SERVICES[ROLES["replica"][0]])))
+    assert replica["replicaof"] == f"{ROLES['primary'][0]} 6379"
+
+
+def test_each_sentinel_runs_from_a_writable_copy_of_the_template():
+    for name in ROLES["sentinel"]:
+        command = " ".join(SERVICES[name]["command"])
+        copy = re.search(r"cp (\S+) (\S+) &&", command)
+        assert copy, command
+        assert f"{copy.group(2)} --sentinel" in command
+        writable = [v for v in SERVICES[name]["volumes"] if not v.endswith(":ro")]
+        assert any(copy.group(2).startswith(v.split(":")[1]) for v in writable), name
+
+
+def _server_directives(role: str) -> dict[str, str]:
+    pairs = _directives(_mounted_config(SERVICES[ROLES[role][0]]))
+    return {name: value for name, value in pairs if name not in NETWORK}
+
+
+def _sentinel_settings() -> dict:
+    pairs = _directives(_mounted_config(SERVICES[ROLES["sentinel"][0]]))
+    settings = {}
+    for name, value in pairs:
+        if name != "sentinel":
+            continue
+        words = value.split()
+        if words[0] == "monitor":
+            settings["master_name"], settings["quorum"] = words[1], int(words[4])
+            assert words[2] == ROLES["primary"][0], "Sentinels monitor the primary service"
+        elif words[0] == "down-after-milliseconds":
+            settings["down_after_ms"] = int(words[2])
+        elif words[0] == "failover-timeout":
+            settings["failover_timeout_ms"] = int(words[2])
+    return settings
+
+
+def test_primary_and_replica_share_their_settings():
+    assert _server_directives("primary") == _server_directives("replica")
+
+
+@pytest.mark.slow
+def test_the_compose_configuration_replicates_and_fails_over(engine):
+    directives = _server_directives("primary")
+    with servers.replication(replicas=len(ROLES["replica"]), engine=engine, **directives) as rep:
+        primary = rep.primary.client()
+        assert primary.config_get("appendonly")["appendonly"] == "yes"
+        primary.set("lesson", "replication")
+        rep.wait_for_sync()
+        assert rep.replicas[0].client().get("lesson") == "replication"
+
+        settings = _sentinel_settings()
+        with servers.sentinels(rep, count=len(ROLES["sentinel"]), **settings) as group:
+            assert group.wait_for_primary(rep.primary.port) == rep.primary.port
+            old = rep.primary.port
+            rep.primary.kill()
+            timeout = settings["down_after_ms"] / 1000 + settings["failover_timeout_ms"] / 1000
+            new = group.wait_for_primary(not_port=old, timeout=timeout)
+            promoted = next(r for r in rep.replicas if r.port == new)
+            wait_until(lambda: promoted.client().info("replication")["role"] == "master")
+            promoted.client().set("after", "failover")
+            assert promoted.client().get("lesson") == "replication"
