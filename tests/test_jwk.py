@@ -1,0 +1,97 @@
+"""JWK conversion, key sets and thumbprints (RFC 7517, RFC 7518 §6, RFC 7638, RFC 8037)."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt_keys import ed448_key, keys_for
+
+import jwtlab
+from jwtlab import jwk
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "ES384", "ES512", "EdDSA", "HS256"])
+def test_to_jwk_and_back_signs_the_same(alg):
+    private, public = keys_for(alg)
+    private_jwk, public_jwk = jwk.to_jwk(private), jwk.to_jwk(public)
+    token = jwtlab.encode({"a": 1}, jwk.from_jwk(private_jwk), algorithm=alg)
+    assert jwtlab.decode(token, public_jwk, [alg]) == {"a": 1}
+    assert jwk.thumbprint(private_jwk) == jwk.thumbprint(public_jwk)
+
+
+def test_public_jwk_drops_private_members():
+    private, _ = keys_for("RS256")
+    public = jwk.public_jwk(private, kid="k1", alg="RS256", use="sig")
+    assert set(public) == {"kty", "n", "e", "kid", "alg", "use"}
+    with pytest.raises(jwtlab.InvalidKeyError, match="never publish it"):
+        jwk.public_jwk(b"secret")
+
+
+def test_ed448_is_supported():
+    token = jwtlab.encode({"a": 1}, ed448_key(), algorithm="EdDSA")
+    assert jwtlab.decode(token, jwk.public_jwk(ed448_key()), ["EdDSA"]) == {"a": 1}
+
+
+def test_rsa_private_jwk_without_primes_is_recovered():
+    private, public = keys_for("RS256")
+    full = jwk.to_jwk(private)
+    minimal = {name: full[name] for name in ("kty", "n", "e", "d")}
+    token = jwtlab.encode({"a": 1}, minimal, algorithm="RS256")
+    assert jwtlab.decode(token, public, ["RS256"]) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("bad", "phrase"),
+    [
+        ({"kty": "XYZ"}, "unknown JWK kty 'XYZ'"),
+        ({"kty": "RSA", "e": "AQAB"}, "has no 'n' member"),
+        ({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, "must be 32 bytes"),
+        ({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"}, "unknown EC crv"),
+        ({"kty": "OKP", "crv": "X25519", "x": "AA"}, "not a signature curve"),
+        ({"kty": "oct", "k": "a=="}, "is padding"),
+        ({"kty": "oct", "k": 5}, "must be a base64url string"),
+    ],
+)
+def test_bad_jwks_say_what_is_wrong(bad, phrase):
+    with pytest.raises(jwtlab.InvalidKeyError, match=phrase):
+        jwk.from_jwk(bad)
+
+
+def test_jwk_alg_and_use_are_respected():
+    private, _ = keys_for("ES256")
+    with pytest.raises(jwtlab.InvalidKeyError, match="says alg 'ES384'"):
+        jwtlab.encode({}, jwk.to_jwk(private, alg="ES384"), algorithm="ES256")
+    with pytest.raises(jwtlab.InvalidKeyError, match="use 'enc', not 'sig'"):
+        jwtlab.encode({}, jwk.to_jwk(private, use="enc"), algorithm="ES256")
+
+
+def test_key_set_kids_default_to_thumbprints():
+    keys = jwk.key_set(
+        [keys_for("RS256")[0], keys_for("ES256")[1], {"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]
+    )
+    kids = [entry["kid"] for entry in keys]
+    assert kids[0] == jwk.thumbprint(keys_for("RS256")[1])
+    assert kids[2] == "s"
+    assert "d" not in keys.find(kids[0])  # public=True publishes only public halves
+    assert jwk.KeySet.from_dict(keys.as_dict()).find("s")["k"] == "c2VjcmV0"
+    assert len(keys) == 3
+    assert "KeySet(kids=" in repr(keys)
+
+
+def test_key_set_without_kid_in_token():
+    keys = jwk.key_set([keys_for("ES256")[0], keys_for("EdDSA")[0]])
+    token = jwtlab.encode({"a": 1}, keys_for("ES256")[0], algorithm="ES256")
+    with pytest.raises(jwtlab.KeyNotFoundError, match="has no kid"):
+        jwtlab.decode(token, keys, ["ES256"])
+    single = jwk.key_set([keys_for("ES256")[0]])
+    assert jwtlab.decode(token, single, ["ES256"]) == {"a": 1}
+
+
+def test_key_set_must_be_an_object_with_keys():
+    with pytest.raises(jwtlab.InvalidKeyError, match='"keys"'):
+        jwk.KeySet.from_dict({"key": []})
+
+
+def test_thumbprint_of_small_rsa_key_objects():
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    assert len(jwk.thumbprint(small)) == 43
