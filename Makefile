@@ -11,12 +11,13 @@ PYTEST_ARGS ?=
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.jwtlab-installed
 
-.PHONY: lab test lint unit notebooks bench venv clean help
+.PHONY: lab test lint docs unit notebooks bench venv clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make lab     JupyterLab on notebooks/ (LAB_PORT=$(LAB_PORT), NO_BROWSER=1 for a server only)"
 	@echo "make test    the linter, the unit and server tests, and every notebook under nbval"
+	@echo "make docs    the static site: guides, reference, rendered notebooks (docs/_build/html)"
 	@echo "make bench   the benchmarks (ratios against PyJWT and a bare Redis round trip)"
 	@echo "make clean   remove .venv and caches"
 
@@ -41,9 +42,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check jwtlab tests benchmarks
 	$(BIN)/ruff format --check jwtlab tests benchmarks
 
+# Warning-free or it fails, so the site cannot rot; notebooks are rendered, not run.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "The site is in docs/_build/html/index.html"
+
 # One pytest run: unit, property, server and integration tests, then every notebook
 # compared cell by cell with its committed outputs (strict nbval, sanitized).
-test: lint
+test: lint docs
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -56,4 +62,4 @@ bench: $(STAMP)
 	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis docs/_build docs/notebooks
