@@ -29,6 +29,9 @@ A JWT in compact form is three base64url segments joined by dots (RFC 7515 §7.1
 6. only then decode the payload (the claims set) the same way as the header;
 7. validate the claims (``exp``, ``nbf``, ``iat``, ``iss``, ``sub``, ``aud``, ``jti``,
    ``require``) against ``now`` and the leeway (:func:`jwtlab.claims.validate`).
+
+Steps 1–5 are the JWS layer, :func:`decode_jws` (payload returned as bytes); steps 6–7
+make it a JWT (:func:`decode_complete`, :func:`decode`).
 """
 
 from __future__ import annotations
