@@ -169,3 +169,33 @@ def test_failure_logs_expire_in_redis(redis_client):
     limiter = LoginRateLimiter(redis_client, per_name=Limit(5, 60))
     limiter.record_failure(name_key="alice", client="c")
     assert 0 < redis_client.ttl(limiter.name_log_key("alice")) <= 60
+
+
+def test_lookup_during_runs_the_work_while_the_get_travels(redis_client):
+    store = TokenStore(redis_client)
+    store.save("tok", claims_for("j", exp=int(time.time()) + 60))
+    result, lookup = store.lookup_during("tok", "j", lambda: "verified")
+    assert (result, lookup.state) == ("verified", State.LIVE)
+
+
+def test_lookup_during_keeps_the_connection_in_step_when_the_work_fails(redis_client):
+    store = TokenStore(redis_client)
+    redis_client.set("probe", "42")
+
+    def failing():
+        raise ValueError("bad signature")
+
+    for _ in range(3):
+        with pytest.raises(ValueError):
+            store.lookup_during("tok", "j", failing)
+    # had the GET's reply been left unread, these would read a stale answer
+    assert redis_client.get("probe") == "42"
+    assert redis_client.ping() is True
+
+
+def test_lookup_during_with_a_single_connection_client(redis_server):
+    client = redis_server.client(single_connection_client=True)
+    store = TokenStore(client)
+    store.save("tok", claims_for("j", exp=int(time.time()) + 60))
+    assert store.lookup_during("tok", "j", lambda: 1)[1].live
+    client.close()

@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import redis
 
@@ -109,6 +111,9 @@ for _, jti in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return revoked
 """
+
+
+T = TypeVar("T")
 
 
 class State(StrEnum):
@@ -227,6 +232,33 @@ class TokenStore:
         """One ``GET``: is this exact token live, revoked, used, or unknown to Redis?"""
         value = _text(self.redis.get(self.token_key(jti)))
         return _lookup_from_value(value, token_digest(token))
+
+    def lookup_during(self, token: str, jti: str, work: Callable[[], T]) -> tuple[T, Lookup]:
+        """The same ``GET`` as `lookup`, with ``work()`` run while the request is on the wire.
+
+        A round trip to Redis is mostly waiting; the flows verify the JWT's signature in
+        that wait instead of before it (the key's name comes from the token's ``jti``,
+        read before verification, but nothing is decided until the signature is
+        checked). If ``work`` raises, the reply is still read, so the connection stays
+        in step, and the exception propagates.
+        """
+        if self.redis.connection is not None:  # a single-connection client: no overlap
+            result = work()
+            return result, self.lookup(token, jti)
+        pool = self.redis.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command("GET", self.token_key(jti))
+            try:
+                result = work()
+            finally:
+                value = connection.read_response()
+        except (redis.ConnectionError, redis.TimeoutError):
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+        return result, _lookup_from_value(_text(value), token_digest(token))
 
     def claim_refresh(self, token: str, jti: str) -> Lookup:
         """Mark a refresh token used, atomically, and say what it was before.

@@ -1,0 +1,149 @@
+"""What flow 2's check costs: verify the JWT, then one Redis lookup.
+
+    python benchmarks/bench_auth.py            (--quick for a short run)
+
+1. **The check against a PING.** On one connection to a real server (`servers.start`),
+   time a bare ``PING`` round trip and `AuthService.check_flow2` (HS256 verification
+   with `jwtlab.decode`, then one ``GET`` of the token's key). The ratio check / PING is
+   the price of the check in round trips. Target (issue 4): at most 1.25.
+   The parts are timed too: the JWT verification alone and the ``GET`` alone.
+2. **Requests per second through the HTTP app**, ``GET /api/me`` with a Bearer token,
+   with the Redis check (the notes' flow) and without it (``check_redis=False``: the
+   stateless JWT check, which cannot see a logout). The server is uvicorn in a thread
+   of this process and the client one keep-alive httpx connection, so the figure is a
+   latency-bound single-client rate, for comparing the two modes, not a capacity.
+
+Every figure is the median of interleaved runs, so a busy machine slows both sides alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import httpx
+
+import jwtlab
+from jwtlab import auth, servers, web
+
+PASSWORD = "correct horse battery"
+
+
+def per_call(function: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        function()
+    return (time.perf_counter() - start) / number
+
+
+def interleaved(functions: dict[str, Callable[[], object]], number: int, repeat: int):
+    """Median seconds per call of each function, runs interleaved."""
+    runs: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeat):
+        for name, function in functions.items():
+            runs[name].append(per_call(function, number))
+    return {name: statistics.median(samples) for name, samples in runs.items()}
+
+
+def bench_check(quick: bool) -> dict[str, float]:
+    number, repeat = (500, 5) if quick else (3000, 9)
+    with servers.start(save="", appendonly="no") as server:
+        client = server.client()
+        service = auth.AuthService.create(
+            client, ":memory:", password_hasher=auth.fast_password_hasher()
+        )
+        service.sign_up("alice", PASSWORD)
+        token = service.log_in("alice", PASSWORD).access_token
+        claims = service.check_flow2(token).claims
+        key = service.tokens.token_key(claims["jti"])
+        assert service.check_flow2(token).allowed
+
+        def verify_only():
+            return jwtlab.decode(
+                token,
+                service.secret,
+                algorithms=["HS256"],
+                audience="jwtlab:api",
+                issuer=service.issuer,
+                require=("exp", "iat", "jti", "sub", "aud"),
+            )
+
+        for _ in range(200):  # warm up the connection and the code paths
+            client.ping()
+            service.check_flow2(token)
+        times = interleaved(
+            {
+                "PING": client.ping,
+                "flow 2 check": lambda: service.check_flow2(token),
+                "JWT verify only": verify_only,
+                "GET only": lambda: client.get(key),
+            },
+            number,
+            repeat,
+        )
+        engine = server.engine
+    print(f"\nflow 2's check vs a bare PING on the same connection ({engine})")
+    print(f"  {'':<18}{'µs/call':>10}{'× PING':>9}")
+    for name, seconds in times.items():
+        print(f"  {name:<18}{seconds * 1e6:>10.1f}{seconds / times['PING']:>9.2f}")
+    ratio = times["flow 2 check"] / times["PING"]
+    verdict = "meets" if ratio <= 1.25 else "misses"
+    print(f"  ratio check / PING = {ratio:.2f} ({verdict} the target of at most 1.25)")
+    return {**times, "ratio": ratio}
+
+
+def bench_http(quick: bool) -> dict[str, float]:
+    number, repeat = (300, 3) if quick else (2000, 5)
+    rates: dict[str, list[float]] = {"with Redis check": [], "without (stateless JWT)": []}
+    with servers.start(save="", appendonly="no") as server:
+        lives, tokens = {}, {}
+        for label, check_redis in (("with Redis check", True), ("without (stateless JWT)", False)):
+            app = web.create_app(
+                redis_client=server.client(),
+                password_hasher=auth.fast_password_hasher(),
+                check_redis=check_redis,
+                prefix=f"bench{int(check_redis)}:",
+            )
+            service = app.state.flows.service
+            service.sign_up("alice", PASSWORD)
+            tokens[label] = service.log_in("alice", PASSWORD).access_token
+            lives[label] = web.run_in_thread(app)
+        try:
+            clients = {
+                label: httpx.Client(
+                    base_url=lives[label].url,
+                    headers={"Authorization": f"Bearer {tokens[label]}"},
+                )
+                for label in rates
+            }
+            for label, client in clients.items():
+                for _ in range(100):
+                    assert client.get("/api/me").status_code == 200, label
+            for _ in range(repeat):
+                for label, client in clients.items():
+                    seconds = per_call(lambda client=client: client.get("/api/me"), number)
+                    rates[label].append(1 / seconds)
+            for client in clients.values():
+                client.close()
+        finally:
+            for live in lives.values():
+                live.stop()
+    medians = {label: statistics.median(values) for label, values in rates.items()}
+    print("\nGET /api/me through the HTTP app (uvicorn in a thread, one keep-alive client)")
+    for label, rate in medians.items():
+        print(f"  {label:<26}{rate:>8.0f} requests/s")
+    share = medians["with Redis check"] / medians["without (stateless JWT)"]
+    print(f"  with / without = {share:.2f}")
+    return medians
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    bench_check(quick)
+    bench_http(quick)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
