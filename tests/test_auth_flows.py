@@ -76,6 +76,13 @@ def test_flow1_malformed(service, token):
     assert result.redirect_to
 
 
+def test_flow1_deeply_nested_payload_is_refused_cleanly(service):
+    nested = jwtlab.b64url_encode(b"[" * 1400 + b"]" * 1400)
+    token = f"eyJhbGciOiJIUzI1NiJ9.{nested}.c2ln"
+    result = service.check_flow1(token)
+    assert not result.allowed and result.reason in (Reason.MALFORMED, Reason.BAD_SIGNATURE)
+
+
 def test_flow1_bad_signature(service, login):
     header, payload, signature = login.access_token.split(".")
     tampered = f"{header}.{payload}.{signature[:-4]}AAAA"

@@ -242,7 +242,7 @@ def _peek_payload(token: str) -> dict[str, Any]:
         padded = segment + "=" * (-len(segment) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded))
         return payload if isinstance(payload, dict) else {}
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):  # RecursionError: "[[[[...]]]]"
         return {}
 
 
