@@ -8,15 +8,15 @@ One class per algorithm family behind PyJWT's small interface:
 - ``sign(signing_input, key) -> signature``;
 - ``verify(signing_input, key, signature) -> bool``.
 
-=========  ===========================================  ===============
-``alg``    what it is                                   spec
-=========  ===========================================  ===============
+=============  ========================================  =============
+``alg``        what it is                                spec
+=============  ========================================  =============
 HS256/384/512  HMAC with SHA-2, a shared secret          RFC 7518 §3.2
 RS256/384/512  RSASSA-PKCS1-v1_5 with SHA-2              RFC 7518 §3.3
 ES256/384/512  ECDSA, P-256/P-384/P-521, raw ``r || s``  RFC 7518 §3.4
 PS256/384/512  RSASSA-PSS, MGF1, salt = hash length      RFC 7518 §3.5
-EdDSA          Ed25519 or Ed448                         RFC 8037 §3.1
-=========  ===========================================  ===============
+EdDSA          Ed25519 or Ed448                          RFC 8037 §3.1
+=============  ========================================  =============
 
 ``none`` (RFC 7518 §3.6) is deliberately absent: an unsecured token proves nothing.
 All cryptography is ``cryptography``'s (OpenSSL); this module only chooses and checks.
@@ -82,7 +82,7 @@ _KEY_OBJECT_TYPES = (
 
 
 def is_none_algorithm(alg: object) -> bool:
-    """True for ``"none"`` in any spelling (``None``, ``NONE``, `` nOnE ``)."""
+    """True for ``"none"`` in any spelling (``None``, ``NONE``, ``" nOnE "``)."""
     return isinstance(alg, str) and alg.strip().casefold() == "none"
 
 

@@ -4,7 +4,7 @@ The names mirror PyJWT's (``jwt.exceptions``) wherever PyJWT has one, so that wh
 student learns here carries over. jwtlab adds finer subclasses, each for one reason a
 token is refused; every one of them is still a subclass of the PyJWT-named class a
 PyJWT user would catch. Catch :class:`InvalidTokenError` to refuse any bad token,
-:class:`InvalidKeyError` for a key that cannot be used, or :class:`JwtlabError` for both.
+:class:`InvalidKeyError` for a key that cannot be used, or :class:`JwtlabError` for both::
 
     JwtlabError
     ├── InvalidKeyError                 the key does not fit the algorithm
