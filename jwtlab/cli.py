@@ -187,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (servers.ServerError, ValueError) as exc:
         print(f"jwtlab: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `jwtlab inspect ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

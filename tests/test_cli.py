@@ -62,3 +62,18 @@ def test_server_runs_in_the_foreground_and_stops_with_the_command():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_inspect_explains_a_token_and_flags_milliseconds(capsys):
+    import jwtlab
+
+    token = jwtlab.encode({"sub": "student", "exp": 1480849147370}, "s" * 32)
+    assert cli.main(["inspect", token]) == 0
+    out = capsys.readouterr().out
+    assert "sub = student" in out and "[registered]" in out
+    assert "looks like milliseconds" in out and "not verified" in out
+
+
+def test_inspect_refuses_a_malformed_token_with_the_reason(capsys):
+    assert cli.main(["inspect", "abc.def"]) == 2
+    assert "3 segments" in capsys.readouterr().err
