@@ -365,7 +365,7 @@ def test_passwords_never_reach_redis(service, redis_client):
 # -- concurrency: a revocation is seen by every request that starts after it ----------------
 
 
-def hammer_while_revoking(check, revoke, *, threads=8, after_revoke=0.15):
+def hammer_while_revoking(check, revoke, *, threads=8, checks_after=40):
     """Run ``check()`` in a loop on many threads; revoke midway; return violations.
 
     A violation is a check that *started* after ``revoke()`` returned and still said
@@ -388,12 +388,14 @@ def hammer_while_revoking(check, revoke, *, threads=8, after_revoke=0.15):
     wait_until(lambda: len(records) > 50, what="requests before the revoke")
     revoke()
     revoked_at.append(time.monotonic())
-    deadline = revoked_at[0] + after_revoke
-    wait_until(lambda: time.monotonic() > deadline, what="requests after the revoke")
+    cut = revoked_at[0]
+    wait_until(
+        lambda: sum(1 for r in records if r[0] > cut) >= checks_after,
+        what="checks that start after the revoke",
+    )
     stop.set()
     for worker_thread in workers:
         worker_thread.join()
-    cut = revoked_at[0]
     violations = [r for r in records if r[0] > cut and r[1]]
     accepted_before = sum(1 for r in records if r[0] < cut and r[1])
     refused_after = sum(1 for r in records if r[0] > cut and not r[1])
@@ -410,13 +412,13 @@ def test_no_check_that_starts_after_the_revoke_accepts(service, login):
 
 
 def test_the_concurrency_harness_catches_a_cached_check(service, login):
-    # A check that remembers "allowed" for 50 ms (a tempting optimisation) must fail
+    # A check that remembers "allowed" for a while (a tempting optimisation) must fail
     # the same harness: this proves the test above could fail.
     cache = {}
 
     def cached_check():
         hit = cache.get(login.access_token)
-        if hit and time.monotonic() - hit < 0.05:
+        if hit and time.monotonic() - hit < 10:
             return True
         result = service.check_flow2(login.access_token)
         if result.allowed:
