@@ -165,3 +165,81 @@ def rate_limit_timeline(
         axes[0].legend(loc="upper right")
         axes[-1].set_xlabel("time (s)")
     return fig
+
+
+# --- 02 · TTL and expiry -----------------------------------------------------------------
+
+
+def expiry_delays(delays_by_run: dict[str, list[float]]):
+    """How long after its deadline each key's ``expired`` event arrived, one series per run.
+
+    ``delays_by_run`` maps a run's name ("untouched, hz 10", ...) to the delays in
+    milliseconds. Left: histogram; right: the share of keys deleted within x ms.
+    """
+    fig, (hist_ax, share_ax) = figure(
+        "From deadline to `expired` event",
+        "delay after the deadline (ms)",
+        "keys",
+        ncols=2,
+    )
+    longest = max((max(delays) for delays in delays_by_run.values() if delays), default=1.0)
+    bins = [longest * i / 40 for i in range(41)]
+    for name, delays in delays_by_run.items():
+        ordered = sorted(delays)
+        hist_ax.hist(ordered, bins=bins, histtype="step", linewidth=2.2, label=name)
+        shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        share_ax.step(ordered, shares, where="post", label=name)
+    hist_ax.set_title("distribution")
+    share_ax.set_title("share of keys deleted within x ms")
+    share_ax.set_ylabel("share of keys")
+    share_ax.set_ylim(0, 1.05)
+    share_ax.legend(loc="lower right")
+    return fig
+
+
+def keys_left(seconds: list[float], counts: list[int], *, title: str):
+    """Keys still in memory (``DBSIZE``) against time since they all expired."""
+    fig, ax = figure(title, "time since every key's deadline (s)", "keys still in memory")
+    ax.plot(seconds, counts)
+    ax.set_ylim(bottom=0)
+    return fig
+
+
+def ttl_countdown(
+    names: list[str],
+    remaining_s: list[float],
+    expired_after_ms: list,
+    *,
+    longest_s: float,
+    elapsed_s: float,
+    events: list[str],
+):
+    """One frame of the live countdown: a bar per key with the TTL it has left.
+
+    ``expired_after_ms[i]`` is None while key i's ``expired`` event has not arrived,
+    else how many ms after its deadline it arrived. Keys whose TTL reached zero but
+    whose event has not arrived yet are drawn in orange: logically expired, still in
+    memory.
+    """
+    fig, ax = figure(f"TTL countdown: {elapsed_s:5.1f} s", "seconds left (TTL)", "")
+    colours = []
+    for left, after in zip(remaining_s, expired_after_ms, strict=True):
+        if after is not None:
+            colours.append(COLOURS["green"])
+        elif left <= 0:
+            colours.append(COLOURS["orange"])
+        else:
+            colours.append(COLOURS["blue"])
+    ax.barh(names, [max(left, 0) for left in remaining_s], color=colours)
+    ax.set_xlim(0, longest_s * 1.05)
+    ax.invert_yaxis()
+    for row, (left, after) in enumerate(zip(remaining_s, expired_after_ms, strict=True)):
+        if after is not None:
+            text = f"expired event, {after:.0f} ms after the deadline"
+        elif left <= 0:
+            text = "TTL 0: waiting for the server to delete it"
+        else:
+            text = f"{left:.1f} s"
+        ax.text(longest_s * 0.02 + max(left, 0), row, text, va="center")
+    ax.set_title("last events: " + (", ".join(events[-3:]) or "none yet"), loc="left")
+    return fig
