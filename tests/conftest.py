@@ -1,14 +1,12 @@
-"""Shared fixtures. Server tests run against every engine found on the machine."""
+"""Fixtures. Server tests run against every engine found; every Redis here is a real
+server process from `jwtlab.servers`, never the machine's own server on 6379."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from helpers import ENGINES
 
 from jwtlab import servers
-
-ENGINES = servers.engines()
 
 
 def pytest_report_header(config):
@@ -17,19 +15,21 @@ def pytest_report_header(config):
 
 @pytest.fixture(params=ENGINES, ids=[str(e).replace(" ", "-") for e in ENGINES])
 def engine(request) -> servers.Engine:
-    """Each usable engine in turn: the bundled Valkey always, redis-server when present."""
+    """Each usable engine in turn."""
     return request.param
 
 
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll ``predicate`` against a deadline (no blind sleeps); return its last value."""
-    deadline = time.monotonic() + timeout
-    pause = 0.001
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+@pytest.fixture(scope="module")
+def redis_server():
+    """One server for a test module (the auth and web tests)."""
+    with servers.start(save="", appendonly="no") as server:
+        yield server
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    """A client of the module's server, emptied before each test."""
+    client = redis_server.client()
+    client.flushall()
+    yield client
+    client.close()

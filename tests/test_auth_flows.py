@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from auth_helpers import make_service, redis_client_fixture, redis_server_fixture, wait_until  # noqa: F401
+from helpers import make_service, wait_until
 
 import jwtlab
 from jwtlab.auth import FLOW_1, FLOW_2, Lifetimes, Limit, LoginRateLimiter, ManualClock, Reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from auth_helpers import redis_client_fixture, redis_server_fixture, wait_until  # noqa: F401
+from helpers import wait_until
 
 from jwtlab.auth import Limit, LoginRateLimiter, ManualClock, State, TokenStore, token_digest
 

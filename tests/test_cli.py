@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import redis
+from helpers import wait_until
 
 from jwtlab import cli, servers
-from tests.conftest import wait_until
 
 JWTLAB = [sys.executable, "-m", "jwtlab.cli"]
 

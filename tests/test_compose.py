@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import wait_until
 
 from jwtlab import servers
-from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

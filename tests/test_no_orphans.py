@@ -16,9 +16,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import wait_until
 
 from jwtlab import servers
-from tests.conftest import wait_until
 
 GUARDS = ["pdeathsig", "watchdog"] if sys.platform.startswith("linux") else ["watchdog"]
 

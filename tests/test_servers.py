@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from helpers import ENGINES, wait_until
 
 from jwtlab import servers
-from tests.conftest import ENGINES, wait_until
 
 
 def test_the_bundled_valkey_is_always_among_the_engines():

@@ -12,12 +12,7 @@ import time
 
 import httpx
 import pytest
-from auth_helpers import (  # noqa: F401
-    make_service,
-    redis_client_fixture,
-    redis_server_fixture,
-    wait_until,
-)
+from helpers import make_service, wait_until
 
 import jwtlab
 from jwtlab import auth, web
@@ -484,8 +479,10 @@ def test_huge_headers_get_a_4xx_not_a_crash(site):
     ):
         try:
             response = httpx.get(live.url + "/api/me", headers=headers, timeout=5)
-        except httpx.RemoteProtocolError:
-            continue  # the server closed the connection: also a refusal, and no crash
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            # The server closed (or reset) the connection before reading it all: also a
+            # refusal, and no crash; the last line checks it still serves.
+            continue
         assert 400 <= response.status_code < 500
     assert httpx.get(live.url + "/login").status_code == 200  # still serving
 
