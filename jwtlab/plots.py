@@ -243,3 +243,101 @@ def ttl_countdown(
         ax.text(longest_s * 0.02 + max(left, 0), row, text, va="center")
     ax.set_title("last events: " + (", ".join(events[-3:]) or "none yet"), loc="left")
     return fig
+
+
+# --- 12 · Login flow 2 -------------------------------------------------------------------
+
+
+def check_latencies(latencies_us_by_mode: dict[str, list[float]], *, title: str):
+    """Per-check latency of the same token check done different ways, one series per way.
+
+    ``latencies_us_by_mode`` maps a way ("stateless JWT", "JWT + Redis GET", "PING alone")
+    to the time of each check in microseconds. Left: histogram on a log scale of time
+    (the tail matters); right: the share of checks done within x µs, with each median.
+    """
+    fig, (hist_ax, share_ax) = figure(title, "time per check (µs)", "checks", ncols=2)
+    everything = [v for values in latencies_us_by_mode.values() for v in values if v > 0]
+    low, high = min(everything), max(everything)
+    edges = [low * (high / low) ** (i / 60) for i in range(61)]
+    for name, values in latencies_us_by_mode.items():
+        ordered = sorted(values)
+        median = ordered[len(ordered) // 2]
+        hist_ax.hist(ordered, bins=edges, histtype="step", linewidth=2.2, label=name)
+        shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        share_ax.step(ordered, shares, where="post", label=f"{name}: median {median:.0f} µs")
+    for ax in (hist_ax, share_ax):
+        ax.set_xscale("log")
+    hist_ax.set_title("distribution")
+    share_ax.set_title("share of checks done within x µs")
+    share_ax.set_xlabel("time per check (µs)")
+    share_ax.set_ylabel("share of checks")
+    share_ax.set_ylim(0, 1.05)
+    share_ax.legend(loc="lower right")
+    return fig
+
+
+def ttl_follows_exp(seconds: list[float], ttl_s: list[float], exp_left_s: list[float]):
+    """A token's key in Redis counting down: ``PTTL`` against the JWT's ``exp − now``.
+
+    ``seconds`` are the sample times since the token was issued; ``ttl_s`` what Redis's
+    ``PTTL`` answered (in seconds; negative once the key is gone); ``exp_left_s`` the
+    token's ``exp`` minus the time of the sample.
+    """
+    fig, ax = figure(
+        "The token's key in Redis expires with the token",
+        "seconds since the token was issued (iat)",
+        "seconds left",
+    )
+    ax.plot(seconds, exp_left_s, label="JWT: exp − now", linestyle="--", color=COLOURS["orange"])
+    alive = [(t, ttl) for t, ttl in zip(seconds, ttl_s, strict=True) if ttl >= 0]
+    ax.plot(
+        [t for t, _ in alive],
+        [ttl for _, ttl in alive],
+        label="Redis: PTTL",
+        color=COLOURS["blue"],
+        marker="o",
+        markersize=3,
+    )
+    gone = [t for t, ttl in zip(seconds, ttl_s, strict=True) if ttl < 0]
+    if gone:
+        ax.axvline(gone[0], color=COLOURS["red"], linestyle=":", label="key gone (PTTL -2)")
+    ax.axhline(0, color=COLOURS["black"], linewidth=0.8)
+    ax.legend(loc="upper right")
+    return fig
+
+
+# --- 06 · AOF ----------------------------------------------------------------------------
+
+
+def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes: int):
+    """Writes per second (left) and writes lost to a SIGKILL (right), one bar per
+    ``appendfsync`` policy. ``writes`` is how many each run sent."""
+    fig, (speed_ax, lost_ax) = figure(
+        "appendfsync: speed, and what a crash of the server process loses",
+        "appendfsync",
+        "writes per second",
+        ncols=2,
+    )
+    names = list(throughput)
+    colours = [COLOURS["red"], COLOURS["orange"], COLOURS["green"]][: len(names)]
+    bars = speed_ax.bar(names, [throughput[name] for name in names], color=colours)
+    speed_ax.bar_label(bars, fmt="%.0f")
+    speed_ax.set_title(f"{writes} SETs, one round trip each")
+    bars = lost_ax.bar(names, [lost[name] for name in names], color=colours)
+    lost_ax.bar_label(bars, fmt="%d")
+    lost_ax.set_ylim(0, writes)
+    lost_ax.set_ylabel("writes lost after kill()")
+    lost_ax.set_title("SIGKILL: the OS page cache survives")
+    return fig
+
+
+def aof_files(before: dict[str, int], after: dict[str, int]):
+    """Sizes of the AOF files before and after a rewrite (BGREWRITEAOF), in bytes."""
+    fig, ax = figure("BGREWRITEAOF: the same data, fewer bytes", "", "bytes")
+    labels = [*(f"before\n{name}" for name in before), *(f"after\n{name}" for name in after)]
+    sizes = [*before.values(), *after.values()]
+    colours = [COLOURS["orange"]] * len(before) + [COLOURS["green"]] * len(after)
+    bars = ax.bar(labels, sizes, color=colours)
+    ax.bar_label(bars, fmt="%d")
+    ax.tick_params(axis="x", labelsize="small")
+    return fig
