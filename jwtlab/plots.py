@@ -245,6 +245,56 @@ def ttl_countdown(
     return fig
 
 
+# --- 07 · Replication and failover -------------------------------------------------------
+
+
+def replication_offsets(
+    times: list[float],
+    offsets_by_server: dict[str, list[int]],
+    *,
+    paused: tuple[float, float] | None = None,
+    paused_label: str = "paused",
+):
+    """How far each server has got in the replication stream, over time.
+
+    ``times`` are seconds since the burst of writes began; ``offsets_by_server`` maps a
+    server's name to its offset at each of those times (the primary's
+    ``master_repl_offset``, a replica's ``slave_repl_offset``). Offsets are drawn in MB
+    counted from the smallest first sample, so a replica's line below the primary's is
+    how far behind it is. ``paused`` shades a (start, end) interval in seconds.
+    """
+    fig, ax = figure(
+        "Replicas catching up with the primary",
+        "time since the burst began (ms)",
+        "replication offset (MB since start)",
+    )
+    start = min(offsets[0] for offsets in offsets_by_server.values())
+    milliseconds = [t * 1000 for t in times]
+    if paused is not None:
+        ax.axvspan(
+            paused[0] * 1000,
+            paused[1] * 1000,
+            color=COLOURS["yellow"],
+            alpha=0.35,
+            label=paused_label,
+        )
+    # The primary's line is drawn thick and the replicas' thinner and dashed, so a replica
+    # that keeps up stays visible on top of the primary's line.
+    widths = [5.0, 2.2, 2.2, 2.2]
+    dashes = ["-", "--", ":", "-."]
+    for index, (name, offsets) in enumerate(offsets_by_server.items()):
+        ax.plot(
+            milliseconds,
+            [(offset - start) / 1e6 for offset in offsets],
+            label=name,
+            drawstyle="steps-post",
+            linewidth=widths[index % len(widths)],
+            linestyle=dashes[index % len(dashes)],
+        )
+    ax.legend(loc="upper left")
+    return fig
+
+
 # --- 12 · Login flow 2 -------------------------------------------------------------------
 
 
