@@ -222,7 +222,7 @@ def explain_milliseconds(name: str, value: float) -> str:
     return (
         f"{name}={value} looks like milliseconds since the epoch, not seconds (as seconds it "
         f"would be the year ~{1970 + value / 31_556_952:.0f}); a NumericDate counts seconds "
-        f"(RFC 7519 §2): divide by 1000 -> {as_seconds} ({format_utc(seconds)})"
+        f"(RFC 7519 §2): divide by 1000 -> {as_seconds} ({format_utc(as_seconds)})"
     )
 
 
