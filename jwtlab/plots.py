@@ -198,8 +198,10 @@ def expiry_delays(delays_by_run: dict[str, list[float]]):
 
 
 def keys_left(seconds: list[float], counts: list[int], *, title: str):
-    """Keys still in memory (``DBSIZE``) against time since they all expired."""
-    fig, ax = figure(title, "time since every key's deadline (s)", "keys still in memory")
+    """Keys still in memory (``DBSIZE``) against time since the active cycle was switched on."""
+    fig, ax = figure(
+        title, "time since the active cycle was switched on (s)", "keys still in memory"
+    )
     ax.plot(seconds, counts)
     ax.set_ylim(bottom=0)
     return fig
