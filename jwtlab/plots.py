@@ -386,7 +386,14 @@ def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes
 def aof_files(before: dict[str, int], after: dict[str, int]):
     """Sizes of the AOF files before and after a rewrite (BGREWRITEAOF), in bytes."""
     fig, ax = figure("BGREWRITEAOF: the same data, fewer bytes", "", "bytes")
-    labels = [*(f"before\n{name}" for name in before), *(f"after\n{name}" for name in after)]
+
+    def short(name: str) -> str:  # "appendonly.aof.1.incr.aof" -> "1.incr.aof"
+        return name.replace("appendonly.aof.", "")
+
+    labels = [
+        *(f"before\n{short(name)}" for name in before),
+        *(f"after\n{short(name)}" for name in after),
+    ]
     sizes = [*before.values(), *after.values()]
     colours = [COLOURS["orange"]] * len(before) + [COLOURS["green"]] * len(after)
     bars = ax.bar(labels, sizes, color=colours)
