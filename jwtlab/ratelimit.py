@@ -167,6 +167,17 @@ return {0, 0, tostring(tonumber(oldest[2]) + window - now)}
 """
 
 
+_SLIDING_LOG_PEEK = """
+-- KEYS[1] the log; ARGV: now, window (seconds), limit. Like the script above, minus the ZADD.
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then return {1, limit - count, '0'} end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, 0, tostring(tonumber(oldest[2]) + window - now)}
+"""
+
+
 class SlidingWindowLog(_Limiter):
     """At most ``limit`` requests in *any* ``window`` seconds: a log of every request.
 
@@ -203,6 +214,7 @@ class SlidingWindowLog(_Limiter):
         self.limit = limit
         self.window = window
         self.script = client.register_script(self.SCRIPT)  # EVALSHA, EVAL on NOSCRIPT
+        self.peek_script = client.register_script(_SLIDING_LOG_PEEK)
 
     def hit(
         self, identity: str, *, now: float | None = None, member: str | None = None
@@ -215,6 +227,26 @@ class SlidingWindowLog(_Limiter):
             keys=[self.key(identity)], args=[repr(now), repr(self.window), self.limit, member]
         )
         return Decision(bool(allowed), int(remaining), max(0.0, float(wait)))
+
+    def peek(self, identity: str, *, now: float | None = None) -> Decision:
+        """Would a request be allowed now? Logs nothing.
+
+        With :meth:`record`, for a limit on some events only: the login limiter of
+        :mod:`jwtlab.auth` peeks before checking a password and records only failures.
+        """
+        now = self._now(now)
+        allowed, remaining, wait = self.peek_script(
+            keys=[self.key(identity)], args=[repr(now), repr(self.window), self.limit]
+        )
+        return Decision(bool(allowed), int(remaining), max(0.0, float(wait)))
+
+    def record(self, identity: str, *, now: float | None = None) -> None:
+        """Log one event, whatever the count (ZADD and the clean-up PEXPIRE, in MULTI)."""
+        now = self._now(now)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(self.key(identity), {f"{now!r}:{uuid.uuid4().hex[:12]}": now})
+        pipe.pexpire(self.key(identity), math.ceil(self.window * 1000))
+        pipe.execute()
 
 
 _TOKEN_BUCKET = """

@@ -20,6 +20,24 @@ def _allowed(decisions):
     return [d.allowed for d in decisions]
 
 
+# ------------------------------------------------------- sliding log: peek and record
+
+
+def test_sliding_log_peek_logs_nothing_and_record_logs_always(client):
+    limiter = ratelimit.SlidingWindowLog(client, limit=2, window=60)
+    for _ in range(5):
+        assert limiter.peek("bob", now=100).allowed
+    assert client.zcard(limiter.key("bob")) == 0
+    for t in (100, 110, 120):  # record ignores the limit: three failures are three
+        limiter.record("bob", now=t)
+    assert client.zcard(limiter.key("bob")) == 3
+    assert 0 < client.pttl(limiter.key("bob")) <= 60_000
+    refused = limiter.peek("bob", now=125)
+    assert (refused.allowed, refused.remaining) == (False, 0)
+    assert refused.retry_after == pytest.approx(100 + 60 - 125)
+    assert limiter.peek("bob", now=170.5).allowed  # 100 and 110 have left the window
+
+
 # ---------------------------------------------------------------------- fixed window
 
 

@@ -1,14 +1,11 @@
 """Login rate limiting in Redis (the notes: "Redis는 이벤트 속도를 측정하고 필요한 경우 제한가능").
 
 Failed logins are counted twice: per user name (someone guessing one member's
-password) and per client (one machine trying many names). Each count is a Redis
-*sorted set* whose members are the failures and whose scores are their times — a
-sliding-window log:
-
-    ZREMRANGEBYSCORE key -inf (now - window)   forget failures older than the window
-    ZCARD key                                  how many are left
-    ZADD key now <id>                          record a new failure
-    EXPIRE key window                          the whole log vanishes once it is stale
+password) and per client (one machine trying many names), each in a sliding-window
+log: :class:`jwtlab.ratelimit.SlidingWindowLog`, the limiter of notebook 04, a Redis
+*sorted set* whose members are the failures and whose scores are their times. A
+login *peeks* at both logs before the password is checked, and *records* a failure
+in both when it was wrong.
 
 A sliding log is exact: "5 failures in any 5 minutes", with none of the double burst a
 fixed window allows at its edge. When the limit is reached, the wait is exactly
@@ -27,12 +24,12 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass
 
 import redis
 
 from jwtlab.auth.clock import Clock
+from jwtlab.ratelimit import SlidingWindowLog
 
 
 @dataclass(frozen=True)
@@ -93,56 +90,58 @@ class LoginRateLimiter:
         self.redis = redis_client
         self.per_name = per_name
         self.per_client = per_client
-        self.prefix = prefix
         self.clock = clock or time.time
+        self._logs = {
+            scope: SlidingWindowLog(
+                redis_client,
+                limit=limit.failures,
+                window=limit.window,
+                prefix=f"{prefix}login-failures:",
+                clock=self.clock,
+            )
+            for scope, limit in (("name", per_name), ("client", per_client))
+        }
 
     def name_log_key(self, name_key: str) -> str:
-        return f"{self.prefix}login-failures:name:{name_key}"
+        """The sorted set of ``name_key``'s recent failures."""
+        return self._logs["name"].key(f"name:{name_key}")
 
     def client_log_key(self, client: str) -> str:
-        return f"{self.prefix}login-failures:client:{client}"
+        """The sorted set of ``client``'s recent failures."""
+        return self._logs["client"].key(f"client:{client}")
 
     def _scopes(self, name_key: str, client: str | None) -> list[tuple[str, str, Limit]]:
-        scopes = [("name", self.name_log_key(name_key), self.per_name)]
+        scopes = [("name", f"name:{name_key}", self.per_name)]
         if client:
-            scopes.append(("client", self.client_log_key(client), self.per_client))
+            scopes.append(("client", f"client:{client}", self.per_client))
         return scopes
 
     def check(self, *, name_key: str, client: str | None) -> RateLimitDecision:
         """May a login for ``name_key`` from ``client`` be tried now?"""
         now = self.clock()
-        scopes = self._scopes(name_key, client)
-        pipe = self.redis.pipeline(transaction=True)
-        for _scope, key, limit in scopes:
-            pipe.zremrangebyscore(key, "-inf", now - limit.window)
-            pipe.zcard(key)
-            pipe.zrange(key, 0, 0, withscores=True)
-        replies = pipe.execute()
-        for index, (scope, _key, limit) in enumerate(scopes):
-            count = replies[3 * index + 1]
-            oldest = replies[3 * index + 2]
-            if count >= limit.failures:
-                oldest_time = oldest[0][1] if oldest else now
-                wait = max(0.0, oldest_time + limit.window - now)
+        for scope, identity, limit in self._scopes(name_key, client):
+            decision = self._logs[scope].peek(identity, now=now)
+            if not decision.allowed:
                 who = "this user name" if scope == "name" else "this client"
                 message = (
-                    f"too many failed logins for {who} ({count} in the last "
-                    f"{format_wait(limit.window)}); try again in {format_wait(wait)}"
+                    f"too many failed logins for {who} ({limit.failures} in the last "
+                    f"{format_wait(limit.window)}); try again in "
+                    f"{format_wait(decision.retry_after)}"
                 )
                 return RateLimitDecision(
-                    allowed=False, scope=scope, retry_after=wait, limit=limit, message=message
+                    allowed=False,
+                    scope=scope,
+                    retry_after=decision.retry_after,
+                    limit=limit,
+                    message=message,
                 )
         return RateLimitDecision(allowed=True)
 
     def record_failure(self, *, name_key: str, client: str | None) -> None:
         """Count one failed login against the name and the client."""
         now = self.clock()
-        pipe = self.redis.pipeline(transaction=True)
-        for _scope, key, limit in self._scopes(name_key, client):
-            # A unique member: two failures in the same microsecond are two failures.
-            pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
-            pipe.expire(key, math.ceil(limit.window))
-        pipe.execute()
+        for scope, identity, _limit in self._scopes(name_key, client):
+            self._logs[scope].record(identity, now=now)
 
     def record_success(self, *, name_key: str) -> None:
         """The member proved who they are: forget the failures counted against the name."""
