@@ -692,6 +692,13 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
         self._closed = True
 
+    def _set_replicaof(self, primary_port: int | None) -> None:
+        """The ``replicaof`` line the next start writes: none, or the given primary."""
+        lines = [line for line in self._directive_lines if not line.startswith("replicaof ")]
+        if primary_port is not None:
+            lines.append(f"replicaof {HOST} {primary_port}")
+        self._directive_lines = lines
+
     def __enter__(self) -> Server:
         return self
 
@@ -802,51 +809,81 @@ class Replication:
     def servers(self) -> list[Server]:
         return [self.primary, *self.replicas]
 
-    def wait_for_sync(self, timeout: float = 10.0) -> dict[int, int]:
-        """Wait until every replica's link is up and its offset equals the primary's.
+    def offsets(self) -> dict[int, int]:
+        """{port: replication offset} of every running server in the set.
 
-        Returns {replica port: offset}. Raises ``TimeoutError`` naming the laggards.
+        The replicas are read before the primary, so a replica never looks ahead of it.
+        """
+        offsets = {}
+        for replica in self.replicas:
+            if replica.running:
+                info = replica.client().info("replication")
+                offsets[replica.port] = int(info.get("slave_repl_offset", -1))
+        if self.primary.running:
+            info = self.primary.client().info("replication")
+            offsets[self.primary.port] = int(info["master_repl_offset"])
+        return offsets
+
+    def wait_for_sync(self, timeout: float = 10.0) -> dict[int, int]:
+        """Wait until every running replica's link is up and its offset equals the
+        primary's. Returns {replica port: offset}; raises ``TimeoutError`` naming the
+        laggards. (A replica that is not running is left out: it cannot catch up.)
         """
         deadline = time.monotonic() + timeout
         pause = 0.001
         primary = self.primary.client()
-        while True:
-            target = int(primary.info("replication")["master_repl_offset"])
-            offsets, behind = {}, []
-            for replica in self.replicas:
-                info = replica.client().info("replication")
-                offset = int(info.get("slave_repl_offset", -1))
-                offsets[replica.port] = offset
-                if info.get("master_link_status") != "up" or offset < target:
-                    behind.append(
-                        f"port {replica.port}: link {info.get('master_link_status')}, "
-                        f"offset {offset} of {target}"
+        replicas = {r.port: r.client() for r in self.replicas if r.running}
+        try:
+            while True:
+                target = int(primary.info("replication")["master_repl_offset"])
+                offsets, behind = {}, []
+                for port, client in replicas.items():
+                    info = client.info("replication")
+                    offset = int(info.get("slave_repl_offset", -1))
+                    offsets[port] = offset
+                    if info.get("master_link_status") != "up" or offset < target:
+                        behind.append(
+                            f"port {port}: link {info.get('master_link_status')}, "
+                            f"offset {offset} of {target}"
+                        )
+                if not behind:
+                    return offsets
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"replicas not in sync after {timeout:g} s: " + "; ".join(behind)
                     )
-            if not behind:
-                return offsets
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"replicas not in sync after {timeout:g} s: " + "; ".join(behind)
-                )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        finally:
+            for client in [primary, *replicas.values()]:
+                client.close()
 
     def promote(self, replica: Server | int) -> Server:
-        """Make ``replica`` the primary (REPLICAOF NO ONE) and point the others at it."""
+        """Make ``replica`` the primary (REPLICAOF NO ONE) and point the others at it,
+        the old primary included (now, if it runs; at its next ``restart()`` if not)."""
         if isinstance(replica, int):
             replica = self.replicas[replica]
         if replica not in self.replicas:
             raise ValueError(f"{replica!r} is not one of this set's replicas")
         replica.client().execute_command("REPLICAOF", "NO", "ONE")
-        old_primary = self.primary
-        self.replicas = [r for r in self.replicas if r is not replica]
-        if old_primary.running:
-            self.replicas.append(old_primary)
+        self._follow(replica)
         for other in self.replicas:
             if other.running:
                 other.client().execute_command("REPLICAOF", HOST, replica.port)
-        self.primary = replica
         return replica
+
+    def _follow(self, new_primary: Server, *, stopped_too: bool = True) -> None:
+        """Record who is primary now, in this object and in the servers' config files,
+        so that ``restart()`` brings a server back in its current role. With
+        ``stopped_too=False`` (a Sentinel failover) a server that is not running keeps
+        its file: nobody could tell it, so it restarts as it was, and Sentinel turns it
+        into a replica when it sees it again."""
+        self.replicas = [s for s in self.servers if s is not new_primary]
+        self.primary = new_primary
+        new_primary._set_replicaof(None)
+        for other in self.replicas:
+            if stopped_too or other.running:
+                other._set_replicaof(new_primary.port)
 
     def close(self) -> None:
         for server in self.servers:
@@ -924,13 +961,15 @@ class Sentinels:
         self, port: int | None = None, *, not_port: int | None = None, timeout: float = 30.0
     ) -> int:
         """Wait until every running Sentinel names the same primary (``port``, or any
-        but ``not_port``) and return its port."""
+        but ``not_port``) and return its port. ``replication.primary`` and
+        ``replication.replicas`` then follow what the Sentinels decided."""
         deadline = time.monotonic() + timeout
         while True:
             address = self.primary_address()
             if address is not None:
                 found = address[1]
                 if (port is None or found == port) and (not_port is None or found != not_port):
+                    self._follow(found)
                     return found
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -938,6 +977,13 @@ class Sentinels:
                     f"(last answer: {address})"
                 )
             time.sleep(0.05)
+
+    def _follow(self, port: int) -> None:
+        """Keep ``self.replication`` in step with a failover the Sentinels made."""
+        rep = self.replication
+        promoted = next((s for s in rep.servers if s.port == port), None)
+        if promoted is not None and promoted is not rep.primary:
+            rep._follow(promoted, stopped_too=False)
 
     def close(self) -> None:
         for sentinel in self.sentinels:

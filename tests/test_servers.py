@@ -226,6 +226,23 @@ def test_promote_makes_a_replica_writable_and_repoints_the_rest(engine):
             assert replica.client().get("before") == "1"
 
 
+def test_after_promote_a_restart_keeps_every_server_in_its_new_role(engine):
+    with servers.replication(replicas=1, engine=engine) as rep:
+        old_primary, replica = rep.primary, rep.replicas[0]
+        rep.wait_for_sync()
+        old_primary.kill()
+        rep.promote(replica)
+        replica.client().set("written-after-promotion", 1)
+        replica.restart()  # its config no longer says replicaof: still the primary
+        assert replica.client().info("replication")["role"] == "master"
+        old_primary.restart()  # comes back as a replica of the new primary
+        assert rep.replicas == [old_primary]
+        rep.wait_for_sync()
+        assert old_primary.client().get("written-after-promotion") == "1"
+        offsets = rep.offsets()
+        assert offsets[old_primary.port] == offsets[replica.port] > 0
+
+
 @pytest.mark.slow
 def test_sentinels_fail_over_when_the_primary_crashes(engine):
     with servers.replication(replicas=2, engine=engine) as rep, servers.sentinels(rep) as group:
@@ -233,8 +250,8 @@ def test_sentinels_fail_over_when_the_primary_crashes(engine):
         old_port = rep.primary.port
         rep.primary.kill()
         new_port = group.wait_for_primary(not_port=old_port, timeout=30)
-        assert new_port in {r.port for r in rep.replicas}
-        promoted = next(r for r in rep.replicas if r.port == new_port)
+        promoted = rep.primary  # the set follows what the Sentinels decided
+        assert promoted.port == new_port and old_port in {r.port for r in rep.replicas}
         wait_until(
             lambda: promoted.client().info("replication")["role"] == "master",
             what="the promoted replica to report role:master",
