@@ -109,6 +109,11 @@ def test_servers_die_when_the_parent_is_killed_with_sigkill(guard):
     proc.send_signal(signal.SIGKILL)  # no atexit, no finally: only the guard can act
     proc.wait(timeout=10)
     wait_until(lambda: _all_gone(started["pids"]), what="servers to die with their parent")
+    # A killed process cannot remove its temporary directories; the next start sweeps
+    # those whose owner is dead.
+    assert all(Path(d).exists() for d in started["dirs"])
+    servers._sweep_stale_dirs()
+    assert not any(Path(d).exists() for d in started["dirs"])
 
 
 @pytest.mark.parametrize("guard", GUARDS)
@@ -133,6 +138,8 @@ def test_a_server_started_from_a_short_lived_thread_outlives_the_thread(guard):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     wait_until(lambda: _all_gone(started["pids"]), what="server to die with the process")
+    servers._sweep_stale_dirs()
+    assert not any(Path(d).exists() for d in started["dirs"])
 
 
 def test_servers_die_on_a_jupyter_kernel_restart():
@@ -162,6 +169,7 @@ def test_servers_die_on_a_jupyter_kernel_restart():
         assert len(pids) == 3 and all(servers._pid_alive(p) for p in pids)
         manager.restart_kernel(now=True)
         wait_until(lambda: _all_gone(pids), what="servers to die with the restarted kernel")
+        servers._sweep_stale_dirs()  # the old kernel's temporary directories
         client.stop_channels()
     finally:
         manager.shutdown_kernel(now=True)
