@@ -628,11 +628,13 @@ class Server:
         return "\n".join(parts) or "It wrote nothing to its log or its console."
 
     def _reap_watchdog(self) -> None:
+        """The server is gone: end its watchdog. Killed, not sent EOF: on EOF it would
+        SIGKILL the server's pid, which the system may have given to another process."""
         if self._watchdog is not None:
+            self._watchdog.kill()
+            self._watchdog.wait()
             with contextlib.suppress(OSError):
-                self._watchdog.stdin.close()  # EOF: the watchdog exits
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._watchdog.wait(timeout=5)
+                self._watchdog.stdin.close()
             self._watchdog = None
 
     def _hard_kill(self) -> None:

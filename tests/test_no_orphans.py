@@ -173,3 +173,12 @@ def test_servers_die_on_a_jupyter_kernel_restart():
         client.stop_channels()
     finally:
         manager.shutdown_kernel(now=True)
+
+
+def test_a_stopped_server_leaves_no_watchdog_behind(monkeypatch):
+    monkeypatch.setenv("JWTLAB_ORPHAN_GUARD", "watchdog")
+    srv = servers.start()
+    watchdog_pid = srv._watchdog.pid
+    assert servers._pid_alive(watchdog_pid)
+    srv.close()
+    assert not servers._pid_alive(watchdog_pid)
