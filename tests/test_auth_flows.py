@@ -9,7 +9,17 @@ import pytest
 from helpers import make_service, wait_until
 
 import jwtlab
-from jwtlab.auth import FLOW_1, FLOW_2, Lifetimes, Limit, LoginRateLimiter, ManualClock, Reason
+from jwtlab.auth import (
+    FLOW_1,
+    FLOW_2,
+    AuthService,
+    Lifetimes,
+    Limit,
+    LoginRateLimiter,
+    ManualClock,
+    Reason,
+    fast_password_hasher,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -430,3 +440,145 @@ def test_the_concurrency_harness_catches_a_cached_check(service, login):
     )
     assert before > 0
     assert violations, "a cached check should have let a revoked token through"
+
+
+# -- one session per member (single_session) ---------------------------------------------------
+
+
+@pytest.fixture
+def one_session(service, redis_client, clock):
+    """A single-session service over the same members and the same Redis keys."""
+    return make_service_sharing(service, redis_client, clock, single_session=True)
+
+
+def make_service_sharing(service, redis_client, clock, **options):
+    return AuthService.create(
+        redis_client, users=service.users, secret=service.secret, clock=clock, **options
+    )
+
+
+def test_single_session_a_new_login_revokes_the_older_ones(one_session):
+    laptop = one_session.log_in("alice", PASSWORD)
+    room = one_session.open_room(laptop.access_token, "general")
+    phone = one_session.log_in("alice", PASSWORD)
+    old_page = one_session.check_flow1(laptop.access_token)
+    old_room = one_session.check_flow2(room.room_token, room="general")
+    for result in (old_page, old_room):
+        assert (result.allowed, result.reason) == (False, Reason.REVOKED)
+        assert "replaced by a newer login" in result.detail
+    assert old_page.step is FLOW_1[3]
+    assert one_session.refresh(laptop.refresh_token).reason is Reason.REVOKED
+    assert one_session.check_flow1(phone.access_token).allowed
+    assert one_session.refresh(phone.refresh_token).ok
+
+
+def test_single_session_leaves_other_members_alone(one_session):
+    bob = one_session.log_in("bob", PASSWORD)
+    one_session.log_in("alice", PASSWORD)
+    one_session.log_in("alice", PASSWORD)
+    assert one_session.check_flow2(bob.access_token).allowed
+
+
+def test_single_session_revokes_nothing_before_the_password_is_checked(one_session):
+    laptop = one_session.log_in("alice", PASSWORD)
+    for name, password in [("alice", "a wrong guess"), ("ALICE", ""), ("alice", PASSWORD * 2)]:
+        assert one_session.log_in(name, password).reason is Reason.BAD_CREDENTIALS
+    assert one_session.check_flow1(laptop.access_token).allowed
+
+
+def test_single_session_not_while_locked_out(redis_client, tmp_path, clock):
+    limiter = LoginRateLimiter(
+        redis_client, per_name=Limit(2, 120), per_client=Limit(10, 120), clock=clock
+    )
+    service = make_service(
+        redis_client, tmp_path / "u.sqlite3", clock=clock, limiter=limiter, single_session=True
+    )
+    service.sign_up("alice", PASSWORD)
+    laptop = service.log_in("alice", PASSWORD, client="laptop")
+    for _ in range(2):
+        service.log_in("alice", "guess", client="attacker")
+    locked = service.log_in("alice", PASSWORD, client="attacker")
+    assert locked.reason is Reason.LOCKED_OUT
+    assert service.check_flow1(laptop.access_token).allowed
+
+
+def test_single_session_keeps_earlier_reasons_and_spent_refresh_tokens(one_session):
+    stolen = one_session.log_in("alice", PASSWORD)
+    one_session.revoke(stolen.access_token, why="stolen laptop")
+    rotated = one_session.refresh(stolen.refresh_token)
+    one_session.log_in("alice", PASSWORD)
+    assert "stolen laptop" in one_session.check_flow1(stolen.access_token).detail
+    assert "replaced by a newer login" in one_session.check_flow1(rotated.access_token).detail
+    # the spent refresh token is still "used": replaying it is still seen as reuse
+    assert one_session.refresh(stolen.refresh_token).reason is Reason.REUSED
+
+
+def test_single_session_off_by_default_keeps_every_device(service):
+    laptop = service.log_in("alice", PASSWORD)
+    service.log_in("alice", PASSWORD)
+    assert service.single_session is False
+    assert service.check_flow1(laptop.access_token).allowed
+
+
+def test_single_session_concurrent_logins_leave_at_most_one_session(one_session):
+    results = []
+    barrier = threading.Barrier(6)
+
+    def log_in():
+        barrier.wait()
+        results.append(one_session.log_in("alice", PASSWORD))
+
+    threads = [threading.Thread(target=log_in) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 6 and all(results)
+    standing = [r for r in results if one_session.check_flow1(r.access_token).allowed]
+    assert len(standing) <= 1
+
+
+# -- create(users=...) and the claims of both tokens -------------------------------------------
+
+
+def test_create_shares_an_existing_user_store(service, redis_client, clock):
+    other = make_service_sharing(service, redis_client, clock, prefix="other:")
+    assert other.users is service.users
+    login = other.log_in("alice", PASSWORD)  # a member signed up through the first service
+    assert login.ok and login.user == service.users.get_by_id(login.user.id)
+    assert other.check_flow1(login.access_token).allowed
+    other.sign_up("carol", PASSWORD)
+    assert service.log_in("carol", PASSWORD).ok
+    # the tokens live under each service's own prefix
+    assert redis_client.exists(f"other:token:{login.access_claims['jti']}") == 1
+
+
+def test_create_refuses_users_together_with_a_new_stores_settings(service, redis_client):
+    with pytest.raises(TypeError, match="either users="):
+        AuthService.create(redis_client, ":memory:", users=service.users)
+    with pytest.raises(TypeError, match="either users="):
+        AuthService.create(
+            redis_client, users=service.users, password_hasher=service.users.password_hasher
+        )
+
+
+def test_create_without_a_path_keeps_members_in_memory(redis_client):
+    service = AuthService.create(redis_client, password_hasher=fast_password_hasher())
+    service.sign_up("alice", PASSWORD)
+    assert service.log_in("alice", PASSWORD).ok
+
+
+def test_login_result_carries_both_tokens_claims(service, login):
+    access, refresh = login.access_claims, login.refresh_claims
+    assert refresh["token_type"] == "refresh" and refresh["aud"] == "jwtlab:refresh"
+    assert access["token_type"] == "access"
+    assert refresh["fam"] == access["fam"] and refresh["jti"] != access["jti"]
+    assert refresh["exp"] - refresh["iat"] == service.lifetimes.refresh
+    assert refresh == jwtlab.decode(
+        login.refresh_token, service.secret, algorithms=["HS256"], audience="jwtlab:refresh"
+    )
+    rotated = service.refresh(login.refresh_token)
+    assert rotated.refresh_claims["fam"] == access["fam"]
+    assert rotated.refresh_claims["jti"] != refresh["jti"]
+    assert service.tokens.expiretime(rotated.refresh_claims["jti"]) == rotated.refresh_claims["exp"]
+    assert service.log_in("alice", "wrong").refresh_claims is None

@@ -7,7 +7,15 @@ import time
 import pytest
 from helpers import wait_until
 
-from jwtlab.auth import Limit, LoginRateLimiter, ManualClock, State, TokenStore, token_digest
+from jwtlab.auth import (
+    Limit,
+    LoginRateLimiter,
+    Lookup,
+    ManualClock,
+    State,
+    TokenStore,
+    token_digest,
+)
 
 
 def claims_for(jti, *, exp, sub="1", fam="f1"):
@@ -199,3 +207,21 @@ def test_lookup_during_with_a_single_connection_client(redis_server):
     store.save("tok", claims_for("j", exp=int(time.time()) + 60))
     assert store.lookup_during("tok", "j", lambda: 1)[1].live
     client.close()
+
+
+def test_revoke_other_sessions_keeps_one_family_and_earlier_reasons(redis_client):
+    store = TokenStore(redis_client)
+    exp = int(time.time()) + 600
+    for jti, fam in [("old-a", "f-old"), ("old-b", "f-old"), ("new-a", "f-new"), ("x", "f-x")]:
+        store.save(f"tok-{jti}", claims_for(jti, exp=exp, fam=fam))
+    store.save("tok-bob", claims_for("bob", exp=exp, sub="2", fam="f-bob"))
+    store.revoke("x", "stolen laptop")
+    redis_client.set(store.token_key("old-b"), "used", keepttl=True)  # a spent refresh token
+    assert store.revoke_other_sessions("1", keep_family="f-new", why="replaced") == 1
+    assert store.lookup("tok-old-a", "old-a") == Lookup(State.REVOKED, "replaced")
+    assert store.lookup("tok-old-b", "old-b").state is State.USED
+    assert store.lookup("tok-x", "x") == Lookup(State.REVOKED, "stolen laptop")
+    assert store.lookup("tok-new-a", "new-a").live
+    assert store.lookup("tok-bob", "bob").live  # another member
+    assert store.expiretime("old-a") == exp  # the revoked key keeps its expiry
+    assert store.revoke_other_sessions("1", keep_family="f-new", why="replaced") == 0

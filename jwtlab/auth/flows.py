@@ -201,6 +201,7 @@ class LoginResult:
     access_token: str | None = None
     refresh_token: str | None = None
     access_claims: dict[str, Any] | None = None
+    refresh_claims: dict[str, Any] | None = None
     retry_after: float = 0.0  # seconds, when locked out
 
     def __bool__(self) -> bool:
@@ -260,6 +261,9 @@ class AuthService:
     if none is given, which means tokens do not survive a restart of the program.
     ``check_redis=False`` skips step 4: the stateless JWT check, kept only so a notebook
     and the benchmark can show what Redis adds (a revoked token then gets through).
+    ``single_session=True`` keeps one session per member, as the notes' flow 1 keeps one
+    token per user: each successful `log_in` revokes the member's older tokens (why:
+    "replaced by a newer login"), so an older device is sent back to log in.
     """
 
     users: UserStore
@@ -270,14 +274,16 @@ class AuthService:
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     clock: Clock = time.time
     check_redis: bool = True
+    single_session: bool = False
     login_path: str = "/login"
 
     @classmethod
     def create(
         cls,
         redis_client: redis.Redis,
-        db_path: str = ":memory:",
+        db_path: str | None = None,
         *,
+        users: UserStore | None = None,
         secret: bytes | str | None = None,
         clock: Clock | None = None,
         password_hasher: Any = None,
@@ -286,11 +292,20 @@ class AuthService:
     ) -> AuthService:
         """The service with its three parts built from a Redis client and a database path.
 
-        ``options`` go to the dataclass (``lifetimes``, ``check_redis``, ``issuer``...);
-        ``password_hasher`` to `UserStore` (pass `fast_password_hasher()` in tests).
+        ``db_path`` is the members' SQLite file (``":memory:"`` if not given), or pass
+        ``users``, an existing `UserStore`, so several services share one (the store and
+        its password hasher are used as they are). ``options`` go to the dataclass
+        (``lifetimes``, ``check_redis``, ``single_session``, ``issuer``...);
+        ``password_hasher`` to the new `UserStore` (pass `fast_password_hasher()` in tests).
         """
         clock = clock or time.time
-        users = UserStore(db_path, password_hasher=password_hasher, clock=clock)
+        if users is None:
+            users = UserStore(db_path or ":memory:", password_hasher=password_hasher, clock=clock)
+        elif db_path is not None or password_hasher is not None:
+            raise TypeError(
+                "pass either users= (an existing UserStore) or db_path/password_hasher "
+                "to build a new one, not both"
+            )
         tokens = TokenStore(redis_client, prefix=prefix)
         limiter = options.pop("limiter", None) or LoginRateLimiter(
             redis_client, prefix=prefix, clock=clock
@@ -339,11 +354,19 @@ class AuthService:
             )
         self.limiter.record_success(name_key=key)
         family = secrets.token_urlsafe(12)
-        return self._issue_pair(user, family, message=f"welcome, {user.name}")
+        result = self._issue_pair(user, family, message=f"welcome, {user.name}")
+        if self.single_session:
+            # Only now, with the password checked: revoking first would let anyone who
+            # knows a member's name log them out. Issuing first means a second login
+            # racing this one can at worst end both sessions, never leave two standing.
+            self.tokens.revoke_other_sessions(
+                str(user.id), keep_family=family, why="replaced by a newer login"
+            )
+        return result
 
     def _issue_pair(self, user: User, family: str, *, message: str) -> LoginResult:
         access_token, access_claims = self._issue(user.id, user.name, ACCESS, family)
-        refresh_token, _ = self._issue(user.id, user.name, REFRESH, family)
+        refresh_token, refresh_claims = self._issue(user.id, user.name, REFRESH, family)
         return LoginResult(
             ok=True,
             reason=Reason.OK,
@@ -352,6 +375,7 @@ class AuthService:
             access_token=access_token,
             refresh_token=refresh_token,
             access_claims=access_claims,
+            refresh_claims=refresh_claims,
         )
 
     def _issue(

@@ -112,6 +112,24 @@ end
 return revoked
 """
 
+# KEYS: user index, the family set to keep;  ARGV: reason, token key prefix
+# Only live tokens change: a token already revoked keeps its reason, a spent refresh
+# token stays "used" (so a replay of it is still detected as reuse).
+_REVOKE_OTHER_SESSIONS = """
+local revoked = 0
+for _, jti in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('SISMEMBER', KEYS[2], jti) == 0 then
+    local key = ARGV[2] .. jti
+    local value = redis.call('GET', key)
+    if value and value ~= 'used' and string.sub(value, 1, 8) ~= 'revoked:' then
+      redis.call('SET', key, 'revoked:' .. ARGV[1], 'KEEPTTL')
+      revoked = revoked + 1
+    end
+  end
+end
+return revoked
+"""
+
 
 T = TypeVar("T")
 
@@ -170,6 +188,7 @@ class TokenStore:
         self._claim_refresh = redis_client.register_script(_CLAIM_REFRESH)
         self._revoke_family = redis_client.register_script(_REVOKE_FAMILY)
         self._revoke_user = redis_client.register_script(_REVOKE_USER)
+        self._revoke_other_sessions = redis_client.register_script(_REVOKE_OTHER_SESSIONS)
 
     # -- key names ---------------------------------------------------------------------------
 
@@ -223,6 +242,20 @@ class TokenStore:
         return int(
             self._revoke_user(
                 keys=[self.user_index_key(str(sub))], args=[why, f"{self.prefix}token:"]
+            )
+        )
+
+    def revoke_other_sessions(self, sub: str, keep_family: str, why: str) -> int:
+        """Revoke every live token of the member except those of session ``keep_family``.
+
+        One script, so no token of another session is missed while it runs. Returns how
+        many tokens were live and are now revoked (one session per member: see
+        `AuthService.single_session`).
+        """
+        return int(
+            self._revoke_other_sessions(
+                keys=[self.user_index_key(str(sub)), self.family_key(keep_family)],
+                args=[why, f"{self.prefix}token:"],
             )
         )
 

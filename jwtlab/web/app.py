@@ -598,19 +598,20 @@ def create_app(
     service: AuthService | None = None,
     *,
     redis_client: Any = None,
-    db_path: str = ":memory:",
+    db_path: str | None = None,
     option: Option = "B",
     rooms: Sequence[str] = DEFAULT_ROOMS,
     secure_cookies: bool = False,
     **service_options: Any,
 ) -> Starlette:
-    """The web app for an `AuthService` (or one built from ``redis_client`` and ``db_path``).
+    """The web app for an `AuthService` (or one built from ``redis_client`` and ``db_path``,
+    ``":memory:"`` if not given).
 
     ``option`` is the notes' choice for flow 2: ``"A"`` — the login token opens every
     room; ``"B"`` — opening a room issues a token for that room only.
     ``secure_cookies=True`` adds the ``Secure`` attribute (HTTPS only); leave it off for
     ``http://127.0.0.1`` in class. ``service_options`` go to `AuthService.create`
-    (``secret``, ``clock``, ``password_hasher``, ``lifetimes``, ``check_redis``...).
+    (``secret``, ``clock``, ``password_hasher``, ``users``, ``lifetimes``, ``single_session``...).
 
     The app keeps its parts on ``app.state.flows`` (``.service``, ``.option``, ``.rooms``).
     """
