@@ -18,6 +18,7 @@ import jwtlab
 from jwtlab import auth, web
 
 PASSWORD = "correct horse battery"
+NOT_VERIFIED_REASONS = {"malformed", "bad_signature", "bad_algorithm", "invalid"}
 
 
 @pytest.fixture
@@ -103,7 +104,8 @@ def test_pages_without_a_token_redirect_to_login_keeping_next(site, path):
     _live, _service, client = site
     response = client.get(path)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=" + path.replace("/", "%2F")
+    expected = "/login?next=" + path.replace("/", "%2F") + "&reason=missing"
+    assert response.headers["location"] == expected
 
 
 def test_sign_up_log_in_and_see_me(site):
@@ -139,7 +141,9 @@ def test_pages_with_a_bad_cookie_redirect(site, cookie):
     live, _service, _client = site
     response = httpx.get(live.url + "/me", headers={"Cookie": f"{web.ACCESS_COOKIE}={cookie}"})
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=%2Fme"
+    location = httpx.URL(response.headers["location"])
+    assert (location.path, location.params["next"]) == ("/login", "/me")
+    assert location.params["reason"] in NOT_VERIFIED_REASONS
 
 
 def test_malformed_cookie_headers_do_not_break_pages(site):
@@ -160,7 +164,9 @@ def test_expired_cookie_redirects(start, redis_client):
         clock.advance(service.lifetimes.access + 1)
         response = client.get("/me")
         assert response.status_code == 303
-        assert response.headers["location"] == "/login?next=%2Fme"
+        assert response.headers["location"] == "/login?next=%2Fme&reason=expired"
+        page = client.get(response.headers["location"])
+        assert "Your session expired; log in again." in page.text
 
 
 def test_logout_revokes_and_redirects(site):
@@ -174,6 +180,81 @@ def test_logout_revokes_and_redirects(site):
     response = httpx.get(live.url + "/me", headers={"Cookie": f"{web.ACCESS_COOKIE}={stolen}"})
     assert response.status_code == 303
     assert service.check_flow1(stolen).reason is auth.Reason.REVOKED
+
+
+def test_a_revoked_cookie_is_sent_to_login_with_the_reason_explained(site):
+    live, _service, client = site
+    log_in(client)
+    stolen = client.cookies[web.ACCESS_COOKIE]
+    client.post("/logout")
+    response = httpx.get(
+        live.url + "/rooms/general", headers={"Cookie": f"{web.ACCESS_COOKIE}={stolen}"}
+    )
+    assert response.headers["location"] == "/login?next=%2Frooms%2Fgeneral&reason=revoked"
+    page = client.get(response.headers["location"])
+    assert "<p class='notice'>You were logged out.</p>" in page.text
+    assert "value='/rooms/general'" in page.text  # next= kept for after the login
+
+
+def test_single_session_over_http_the_older_browser_is_logged_out(start):
+    live, service = start(single_session=True)
+    service.sign_up("alice", PASSWORD)
+    with httpx.Client(base_url=live.url) as laptop, httpx.Client(base_url=live.url) as phone:
+        log_in(laptop)
+        log_in(phone)
+        assert phone.get("/me").status_code == 200
+        response = laptop.get("/me")
+        assert response.headers["location"] == "/login?next=%2Fme&reason=revoked"
+        assert "You were logged out." in laptop.get(response.headers["location"]).text
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("missing", "Log in to see that page."),
+        ("not_in_redis", "Your session is no longer kept on the server; log in again."),
+        ("bad_signature", "Your session could not be verified; log in again."),
+        ("refresh_token_reused", "its refresh token was used twice"),
+    ],
+)
+def test_login_page_explains_each_reason(site, reason, shown):
+    _live, _service, client = site
+    page = client.get("/login", params={"next": "/me", "reason": reason})
+    assert page.status_code == 200 and shown in page.text
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["<script>alert(1)</script>", "EXPIRED", "expired ", "ok", "locked_out", "", "x" * 3000],
+)
+def test_login_page_shows_nothing_for_unknown_reasons(site, reason):
+    _live, _service, client = site
+    page = client.get("/login", params={"next": "/me", "reason": reason})
+    assert page.status_code == 200
+    assert "class='notice'" not in page.text
+    assert "<script>alert" not in page.text
+
+
+def test_reason_does_not_loosen_next_validation(site):
+    _live, _service, client = site
+    page = client.get("/login", params={"next": "//evil.example/", "reason": "expired"})
+    assert "Your session expired" in page.text
+    assert "evil.example" not in page.text and "value='/rooms'" in page.text
+
+
+def test_a_failed_refresh_page_says_why(site):
+    _live, _service, client = site
+    response = client.post("/refresh", data={"next": "/me"})  # no refresh cookie
+    assert response.headers["location"] == "/login?next=%2Fme&reason=missing"
+    log_in(client)
+    spent = client.cookies[web.REFRESH_COOKIE]
+    client.post("/refresh", data={"next": "/me"})
+    response = httpx.post(
+        str(client.base_url) + "/refresh",
+        data={"next": "/me"},
+        headers={"Cookie": f"{web.REFRESH_COOKIE}={spent}"},
+    )
+    assert response.headers["location"] == "/login?next=%2Fme&reason=refresh_token_reused"
 
 
 def test_logout_everywhere_from_a_page(site):

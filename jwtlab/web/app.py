@@ -5,7 +5,9 @@ Two doors to the same `jwtlab.auth.AuthService`:
 * **HTML pages** carry the access token in an ``HttpOnly; SameSite=Lax`` cookie
   (JavaScript cannot read it; other sites' forms cannot send it). A page whose token
   is missing, invalid, expired or revoked answers ``303 See Other`` to
-  ``/login?next=<where you were going>`` — the notes' flow 1, step 5.
+  ``/login?next=<where you were going>&reason=<why>`` — the notes' flow 1, step 5.
+  ``reason`` is the check's `Reason` (``expired``, ``revoked``...); the login page
+  turns it into one line ("Your session expired; log in again.").
 * **The JSON API** under ``/api`` takes ``Authorization: Bearer <token>`` (RFC 6750 §2.1)
   and answers ``401`` with the reason and a ``WWW-Authenticate`` header (RFC 6750 §3);
   a token for another room is ``403 insufficient_scope``.
@@ -124,6 +126,12 @@ def html(content: str, status: int = 200) -> HTMLResponse:
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(login_url: str, reason: Reason) -> RedirectResponse:
+    """303 to the login page, saying why: ``login_url`` already holds ``next=`` (a flow 1
+    check's ``redirect_to``); ``reason=`` is added for the login page to explain."""
+    return redirect(f"{login_url}&{urlencode({'reason': str(reason)})}")
 
 
 async def read_json_object(request: Request) -> dict[str, Any] | None:
@@ -251,7 +259,9 @@ class WebFlows:
     async def login_form(self, request: Request) -> Response:
         next_url = safe_next(request.query_params.get("next"))
         signed_up = request.query_params.get("signed_up")
-        notice = f"welcome, {signed_up}: now log in" if signed_up else None
+        notice = pages.redirect_reason_text(request.query_params.get("reason"))
+        if signed_up:
+            notice = f"welcome, {signed_up}: now log in"
         if request.query_params.get("logged_out"):
             notice = "you are logged out: your tokens were revoked in Redis"
         return html(pages.login_page(next_url=next_url, notice=notice))
@@ -296,7 +306,7 @@ class WebFlows:
         next_url = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
         result = await run_in_threadpool(self.service.refresh, request.cookies.get(REFRESH_COOKIE))
         if not result.ok:
-            response = redirect(f"/login?{urlencode({'next': next_url})}")
+            response = login_redirect(f"/login?{urlencode({'next': next_url})}", result.reason)
             self._clear_cookies(response)
             return response
         response = redirect(next_url)
@@ -306,7 +316,7 @@ class WebFlows:
     async def me(self, request: Request) -> Response:
         check = await self.page_check(request)
         if not check.allowed:
-            return redirect(check.redirect_to)
+            return login_redirect(check.redirect_to, check.reason)
         ttl = await run_in_threadpool(self.service.tokens.ttl, check.claims["jti"])
         page = pages.me_page(
             user_name=check.claims.get("name", ""),
@@ -320,7 +330,7 @@ class WebFlows:
     async def rooms_list(self, request: Request) -> Response:
         check = await self.page_check(request)
         if not check.allowed:
-            return redirect(check.redirect_to)
+            return login_redirect(check.redirect_to, check.reason)
         page = pages.rooms_page(
             user_name=check.claims.get("name", ""), rooms=self.rooms, option=self.option
         )
@@ -332,13 +342,15 @@ class WebFlows:
             return html(pages.error_page("No such room", "pick a room from the list"), 404)
         check = await self.page_check(request, next_url="/rooms")
         if not check.allowed:
-            return redirect(check.redirect_to)
+            return login_redirect(check.redirect_to, check.reason)
         response = redirect(f"/rooms/{room}")
         if self.option == "B":
             token = request.cookies.get(ACCESS_COOKIE)
             opened = await run_in_threadpool(self.service.open_room, token, room)
             if not opened.ok:
-                return redirect(opened.check.redirect_to or "/login?next=/rooms")
+                return login_redirect(
+                    f"/login?{urlencode({'next': '/rooms'})}", opened.check.reason
+                )
             self._set_cookie(
                 response,
                 ROOM_COOKIE_PREFIX + room,
@@ -354,7 +366,7 @@ class WebFlows:
         """The access cookie (flow 1), then under option B the room's own token (flow 2)."""
         check = await self.page_check(request, next_url=f"/rooms/{room}")
         if not check.allowed:
-            return check, redirect(check.redirect_to)
+            return check, login_redirect(check.redirect_to, check.reason)
         if self.option == "A":
             return check, None
         room_token = request.cookies.get(ROOM_COOKIE_PREFIX + room)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from jwtlab.auth import CheckResult
+from jwtlab.auth import CheckResult, Reason
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
@@ -96,6 +96,32 @@ def signup_page(*, error: str | None = None, name: str = "", next_url: str = "/r
         "<p>Already a member? <a href='/login'>Log in</a>.</p>"
     )
     return layout("Sign up", body)
+
+
+# What the login page says when a page sent the user there (``/login?reason=<Reason>``).
+# Any other code shows nothing: the text is ours, never the query's.
+_NOT_VERIFIED = "Your session could not be verified; log in again."
+REDIRECT_REASONS: dict[str, str] = {
+    Reason.MISSING: "Log in to see that page.",
+    Reason.EXPIRED: "Your session expired; log in again.",
+    Reason.REVOKED: "You were logged out.",
+    Reason.NOT_IN_REDIS: "Your session is no longer kept on the server; log in again.",
+    Reason.REUSED: "Your session was ended: its refresh token was used twice; log in again.",
+    Reason.MALFORMED: _NOT_VERIFIED,
+    Reason.BAD_SIGNATURE: _NOT_VERIFIED,
+    Reason.BAD_ALGORITHM: _NOT_VERIFIED,
+    Reason.NOT_YET_VALID: _NOT_VERIFIED,
+    Reason.WRONG_ISSUER: _NOT_VERIFIED,
+    Reason.WRONG_TYPE: _NOT_VERIFIED,
+    Reason.WRONG_ROOM: _NOT_VERIFIED,
+    Reason.INVALID: _NOT_VERIFIED,
+    Reason.MISMATCH: _NOT_VERIFIED,
+}
+
+
+def redirect_reason_text(code: str | None) -> str | None:
+    """The one line for a ``reason=`` code (a `Reason` value), or None for any other."""
+    return REDIRECT_REASONS.get(code) if code else None
 
 
 def login_page(
