@@ -487,6 +487,8 @@ class Server:
         timeout: float = START_TIMEOUT,
         extra_lines: Sequence[str] = (),
     ) -> None:
+        # Everything that can refuse the arguments comes before a directory is made.
+        self._directive_lines = _directive_lines(directives or {}) + list(extra_lines)
         self._engine = _resolve_engine(engine)
         self.sentinel = sentinel
         self._guard = guard or _default_guard()
@@ -501,7 +503,6 @@ class Server:
             self.dir.mkdir(parents=True, exist_ok=True)
         self._fixed_port = port is not None
         self.port = port if port is not None else _free_port()
-        self._directive_lines = _directive_lines(directives or {}) + list(extra_lines)
         self._proc: subprocess.Popen | None = None
         self._watchdog: subprocess.Popen | None = None
         self._closed = False

@@ -112,9 +112,13 @@ def test_a_bad_directive_fails_with_the_servers_own_words(engine):
         ({"save": None}, "use ''"),
     ],
 )
-def test_directives_the_kit_owns_or_that_would_corrupt_the_file_are_refused(directives, message):
+def test_directives_the_kit_owns_or_that_would_corrupt_the_file_are_refused(
+    directives, message, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(servers.tempfile, "tempdir", str(tmp_path))
     with pytest.raises(ValueError, match=message):
         servers.start(**directives)
+    assert list(tmp_path.iterdir()) == [], "a refused start leaves no directory behind"
 
 
 def test_a_taken_fixed_port_fails_with_the_log_tail(engine):
