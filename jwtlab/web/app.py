@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -288,15 +288,16 @@ class WebFlows:
         return response
 
     async def logout(self, request: Request) -> Response:
-        token = request.cookies.get(ACCESS_COOKIE) or request.cookies.get(REFRESH_COOKIE)
-        await run_in_threadpool(self.service.log_out, token)
-        response = redirect("/login?logged_out=1")
-        self._clear_cookies(response)
-        return response
+        return await self._log_out(request, self.service.log_out)
 
     async def logout_everywhere(self, request: Request) -> Response:
+        return await self._log_out(request, self.service.log_out_everywhere)
+
+    async def _log_out(self, request: Request, revoke: Callable[[str | None], int]) -> Response:
+        """Revoke with the cookie's token (this session, or all of the member's), then
+        clear the cookies and go to the login page."""
         token = request.cookies.get(ACCESS_COOKIE) or request.cookies.get(REFRESH_COOKIE)
-        await run_in_threadpool(self.service.log_out_everywhere, token)
+        await run_in_threadpool(revoke, token)
         response = redirect("/login?logged_out=1")
         self._clear_cookies(response)
         return response
