@@ -77,12 +77,26 @@ def bench_check(quick: bool) -> dict[str, float]:
                 require=("exp", "iat", "jti", "sub", "aud"),
             )
 
+        pool = client.connection_pool
+
+        def raw_ping():
+            # The barest round trip: the same pooled connection the check uses, without
+            # redis-py's command layer (the check's own GET is sent this way).
+            connection = pool.get_connection()
+            try:
+                connection.send_command("PING")
+                connection.read_response()
+            finally:
+                pool.release(connection)
+
         for _ in range(200):  # warm up the connection and the code paths
             client.ping()
+            raw_ping()
             service.check_flow2(token)
         times = interleaved(
             {
                 "PING": client.ping,
+                "PING, raw": raw_ping,
                 "flow 2 check": lambda: service.check_flow2(token),
                 "JWT verify only": verify_only,
                 "GET only": lambda: client.get(key),
@@ -93,10 +107,13 @@ def bench_check(quick: bool) -> dict[str, float]:
         )
         engine = server.engine
     print(f"\nflow 2's check vs a bare PING on the same connection ({engine})")
+    # The baseline is the faster of the two PINGs, so that no client overhead flatters
+    # the check.
+    baseline = min(times["PING"], times["PING, raw"])
     print(f"  {'':<18}{'µs/call':>10}{'× PING':>9}")
     for name, seconds in times.items():
-        print(f"  {name:<18}{seconds * 1e6:>10.1f}{seconds / times['PING']:>9.2f}")
-    ratio = times["flow 2 check"] / times["PING"]
+        print(f"  {name:<18}{seconds * 1e6:>10.1f}{seconds / baseline:>9.2f}")
+    ratio = times["flow 2 check"] / baseline
     verdict = "meets" if ratio <= 1.25 else "misses"
     print(f"  ratio check / PING = {ratio:.2f} ({verdict} the target of at most 1.25)")
     return {**times, "ratio": ratio}
