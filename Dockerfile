@@ -1,5 +1,8 @@
 # The `lab` service of docker-compose.yml: JupyterLab with jwtlab installed.
 FROM python:3.11-slim
+# redis-cli, for a terminal beside the notebooks: redis-cli -h redis-primary
+RUN apt-get update && apt-get install -y --no-install-recommends redis-tools \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home student
 WORKDIR /home/student/jwtlab
 COPY --chown=student pyproject.toml README.md ./
