@@ -40,6 +40,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -95,7 +96,26 @@ class _Limiter:
         raise NotImplementedError
 
 
-class FixedWindow(_Limiter):
+class _WindowLimiter(_Limiter):
+    """A limiter of ``limit`` requests per ``window`` seconds (fixed or sliding)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        limit: int,
+        window: float,
+        prefix: str = "ratelimit:",
+        clock: Clock | None = None,
+    ) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError(f"need limit >= 1 and window > 0, got limit={limit}, window={window}")
+        super().__init__(client, prefix=prefix, clock=clock)
+        self.limit = limit
+        self.window = window
+
+
+class FixedWindow(_WindowLimiter):
     """At most ``limit`` requests per window of ``window`` seconds, counted by the clock.
 
     Time is cut into windows ``[k·window, (k+1)·window)``; each window has its own
@@ -118,21 +138,6 @@ class FixedWindow(_Limiter):
     """
 
     kind = "fixed"
-
-    def __init__(
-        self,
-        client: redis.Redis,
-        *,
-        limit: int,
-        window: float,
-        prefix: str = "ratelimit:",
-        clock: Clock | None = None,
-    ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError(f"need limit >= 1 and window > 0, got limit={limit}, window={window}")
-        super().__init__(client, prefix=prefix, clock=clock)
-        self.limit = limit
-        self.window = window
 
     def window_key(self, identity: str, now: float) -> str:
         """The counter key of the window that ``now`` falls in."""
@@ -178,7 +183,7 @@ return {0, 0, tostring(tonumber(oldest[2]) + window - now)}
 """
 
 
-class SlidingWindowLog(_Limiter):
+class SlidingWindowLog(_WindowLimiter):
     """At most ``limit`` requests in *any* ``window`` seconds: a log of every request.
 
     The log is a sorted set whose members are the allowed requests and whose scores
@@ -199,20 +204,8 @@ class SlidingWindowLog(_Limiter):
     kind = "sliding"
     SCRIPT = _SLIDING_LOG
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        *,
-        limit: int,
-        window: float,
-        prefix: str = "ratelimit:",
-        clock: Clock | None = None,
-    ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError(f"need limit >= 1 and window > 0, got limit={limit}, window={window}")
-        super().__init__(client, prefix=prefix, clock=clock)
-        self.limit = limit
-        self.window = window
+    def __init__(self, client: redis.Redis, **options: Any) -> None:
+        super().__init__(client, **options)
         self.script = client.register_script(self.SCRIPT)  # EVALSHA, EVAL on NOSCRIPT
         self.peek_script = client.register_script(_SLIDING_LOG_PEEK)
 
