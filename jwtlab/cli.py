@@ -7,7 +7,8 @@ jwtlab server [--port N] [directive=value ...]
 jwtlab replication [--replicas N]
                               a primary and N replicas in the foreground
 jwtlab inspect TOKEN          explain a JWT's parts and claims (nothing is verified)
-jwtlab serve [--port N]       the login-flow web app (embedded server or $REDIS_URL)
+jwtlab serve [--port N] [--option A|B] [--forwarded-allow-ips ADDRESSES]
+                              the login-flow web app (embedded server or $REDIS_URL)
 """
 
 from __future__ import annotations
@@ -136,7 +137,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from jwtlab import web
 
-    web.serve(host=args.host, port=args.port, redis_url=args.redis_url, db_path=args.db)
+    web.serve(
+        host=args.host,
+        port=args.port,
+        redis_url=args.redis_url,
+        db_path=args.db,
+        option=args.option,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -167,15 +175,37 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("token", help="the token, or - to read it from standard input")
     inspect.set_defaults(func=cmd_inspect)
 
-    serve = sub.add_parser("serve", help="the login-flow web app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = sub.add_parser(
+        "serve",
+        help="the login-flow web app until Ctrl-C or SIGTERM",
+        description="Serve the notes' login flows over HTTP until Ctrl-C or SIGTERM.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument(
         "--redis-url",
         default=os.environ.get("REDIS_URL") or None,
-        help="default: $REDIS_URL, else an embedded server",
+        help="default: $REDIS_URL, else an embedded server stopped on exit",
     )
-    serve.add_argument("--db", default=None, help="SQLite file for users (default: jwtlab.db)")
+    serve.add_argument(
+        "--db",
+        default=None,
+        help="SQLite file of the members (default: ./jwtlab-users.sqlite3); its namespace "
+        "keeps this app's Redis keys apart from another app's",
+    )
+    serve.add_argument(
+        "--option",
+        choices=["A", "B"],
+        default="B",
+        help="flow 2: A = the login token opens every room; B = a token per opened room",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="ADDRESSES",
+        help="proxies (comma-separated) whose X-Forwarded-For is believed; default: none, "
+        "the client is the TCP peer (set it only behind a reverse proxy you run)",
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 
