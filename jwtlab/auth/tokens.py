@@ -235,9 +235,14 @@ class TokenStore:
         return _lookup_from_value(_text(stored), token_digest(token))
 
     def revoke(self, sub: str, jti: str, why: str = "logout") -> bool:
-        """Revoke one token; True if Redis still had it. Its key keeps its expiry."""
-        key = self.token_key(str(sub), jti)
-        return bool(self.redis.set(key, f"revoked:{why}", xx=True, keepttl=True))
+        """Revoke one token; True if it was live. Its key keeps its expiry, and a token
+        already revoked keeps its first reason."""
+        sub = str(sub)
+
+        def read() -> tuple[int, list[str]]:
+            return int(self.redis.zcard(self.user_index_key(sub))), [jti]
+
+        return self._revoke(sub, self.user_index_key(sub), read, why) == 1
 
     def revoke_family(self, sub: str, family: str, why: str = "logout") -> int:
         """Revoke every token of one login session; returns how many were still live."""
