@@ -86,7 +86,10 @@ def serve(
         else:
             embedded = cleanup.enter_context(servers.start(save="", appendonly="no"))
             redis_client = embedded.client()
-            where = f"{embedded.url}, an embedded {embedded.engine} started for this run"
+            where = (
+                f"{embedded.url}, an embedded {embedded.engine} for this run "
+                f"(pid {embedded.pid}, dir {embedded.dir})"
+            )
         cleanup.callback(redis_client.close)
         app = create_app(redis_client=redis_client, db_path=str(path), option=option, secret=secret)
         cleanup.callback(app.state.flows.service.users.close)
