@@ -605,5 +605,6 @@ def test_login_result_carries_both_tokens_claims(service, login):
     rotated = service.refresh(login.refresh_token)
     assert rotated.refresh_claims["fam"] == access["fam"]
     assert rotated.refresh_claims["jti"] != refresh["jti"]
-    assert service.tokens.expiretime("1", rotated.refresh_claims["jti"]) == rotated.refresh_claims["exp"]
+    expiretime = service.tokens.expiretime("1", rotated.refresh_claims["jti"])
+    assert expiretime == rotated.refresh_claims["exp"]
     assert service.log_in("alice", "wrong").refresh_claims is None

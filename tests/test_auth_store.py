@@ -57,7 +57,9 @@ def test_key_vanishes_by_redis_ttl(redis_client):
     store = TokenStore(redis_client)
     store.save("tok", claims_for("short", exp=int(time.time()) + 1))
     assert store.lookup("tok", "1", "short").state is State.LIVE
-    wait_until(lambda: store.lookup("tok", "1", "short").state is State.MISSING, what="Redis expiry")
+    wait_until(
+        lambda: store.lookup("tok", "1", "short").state is State.MISSING, what="Redis expiry"
+    )
     assert store.ttl("1", "short") == -2
 
 

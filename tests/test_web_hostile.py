@@ -7,7 +7,6 @@ members, and the hardening around them (CSRF, proxy headers, content types, cook
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -86,9 +85,20 @@ def serve(tmp_path):
         served.stop()
 
 
+# Cheap argon2 in the served apps (a test signs up and logs in dozens of times), except
+# where the point is the race that a real, slow password check opens: `real_hashes_app`.
+FAST = {"JWTLAB_INSECURE_FAST_HASHES": "1"}
+
+
 @pytest.fixture
 def app(serve, redis_server, tmp_path):
     """One served app on the module's Redis, with its own SQLite file."""
+    return serve("--redis-url", redis_server.url, "--db", str(tmp_path / "app.sqlite3"), env=FAST)
+
+
+@pytest.fixture
+def real_hashes_app(serve, redis_server, tmp_path):
+    """The same with argon2's default cost (~50 ms a check): a wide window for a race."""
     return serve("--redis-url", redis_server.url, "--db", str(tmp_path / "app.sqlite3"))
 
 
@@ -123,7 +133,8 @@ def test_a_revoked_cookie_cannot_log_out_everywhere(app):
 # -- 2. the login limit holds in parallel ------------------------------------------------------
 
 
-def test_parallel_wrong_passwords_are_checked_at_most_limit_times(app):
+def test_parallel_wrong_passwords_are_checked_at_most_limit_times(real_hashes_app):
+    app = real_hashes_app
     with app.client() as client:
         sign_up(client, "bob")
 
@@ -140,7 +151,8 @@ def test_parallel_wrong_passwords_are_checked_at_most_limit_times(app):
     assert statuses.count(429) >= 5
 
 
-def test_thirty_parallel_guesses_from_one_client_are_checked_at_most_its_limit(app):
+def test_thirty_parallel_guesses_from_one_client_are_checked_at_most_its_limit(real_hashes_app):
+    app = real_hashes_app
     names = [f"member{n}" for n in range(30)]
     with app.client() as client:
         for name in names[:3]:
@@ -158,7 +170,8 @@ def test_thirty_parallel_guesses_from_one_client_are_checked_at_most_its_limit(a
     assert statuses.count(429) >= 10
 
 
-def test_a_right_password_among_parallel_guesses_uses_up_no_slot(app):
+def test_a_right_password_among_parallel_guesses_uses_up_no_slot(real_hashes_app):
+    app = real_hashes_app
     with app.client() as client:
         sign_up(client, "carol")
     passwords = [f"wrong guess {n}" for n in range(4)] + [PASSWORD]
@@ -298,7 +311,7 @@ def test_two_apps_on_one_redis_never_mix_their_members(serve, tmp_path):
 
 
 def two_apps_on(redis_server, serve, tmp_path):
-    same_secret = {"JWTLAB_SECRET": "one secret for both apps, to show the keys matter"}
+    same_secret = {"JWTLAB_SECRET": "one secret for both apps, to show the keys matter", **FAST}
     apps = [
         serve("--redis-url", redis_server.url, "--db", str(tmp_path / f"app{n}.sqlite3"),
               env=same_secret)
@@ -361,7 +374,7 @@ def test_a_made_up_x_forwarded_for_does_not_dodge_the_client_limit(app):
 def test_forwarded_allow_ips_believes_the_named_proxy(serve, redis_server, tmp_path):
     served = serve(
         "--redis-url", redis_server.url, "--db", str(tmp_path / "proxied.sqlite3"),
-        "--forwarded-allow-ips", "127.0.0.1",
+        "--forwarded-allow-ips", "127.0.0.1", env=FAST,
     )  # fmt: skip
     with served.client() as client:
         statuses = {
@@ -472,7 +485,7 @@ def test_next_keeps_the_query_string_and_stays_on_the_site(app):
 
 
 def test_sigterm_stops_serve_cleanly_with_its_embedded_server(serve):
-    served = serve()  # no --redis-url: an embedded server
+    served = serve(env=FAST)  # no --redis-url: an embedded server
     with served.client() as client:
         sign_up(client)
     served.process.send_signal(signal.SIGTERM)
@@ -500,7 +513,7 @@ def test_serve_help_names_the_default_database_and_the_options():
 
 def test_serve_option_a(serve, redis_server, tmp_path):
     served = serve("--redis-url", redis_server.url, "--db", str(tmp_path / "a.sqlite3"),
-                   "--option", "A")  # fmt: skip
+                   "--option", "A", env=FAST)  # fmt: skip
     with served.client() as client:
         sign_up(client)
         tokens = client.post("/api/login", json={"name": "alice", "password": PASSWORD}).json()

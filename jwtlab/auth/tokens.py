@@ -50,7 +50,7 @@ atomically (https://redis.io/docs/latest/develop/interactive/programmability/eva
 a token issued while its family is being revoked cannot slip through.
 
 The clock of record for expiry is the Redis server's. The flows compare ``exp`` with
-their own injectable clock; keep the two together (see `jwtlab.auth.clock`).
+their own injectable clock; keep the two together (see `jwtlab.clock`).
 """
 
 from __future__ import annotations

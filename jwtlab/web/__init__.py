@@ -59,7 +59,9 @@ def serve(
     ``jwtlab-users.sqlite3`` in the current directory; its namespace keeps this app's
     keys apart from another app's on the same Redis. The signing key is
     ``$JWTLAB_SECRET`` if set, else a random one for this run (tokens then do not
-    survive a restart: log in again).
+    survive a restart: log in again). ``JWTLAB_INSECURE_FAST_HASHES=1`` hashes new
+    passwords with argon2's cheapest parameters (`jwtlab.auth.fast_password_hasher`):
+    for test suites that sign up many members, never for real accounts.
 
     ``forwarded_allow_ips``: the proxies (comma-separated addresses, as uvicorn takes
     them) whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` headers are believed. None
@@ -71,6 +73,7 @@ def serve(
     import uvicorn
 
     from jwtlab import servers
+    from jwtlab.auth import fast_password_hasher
 
     path = Path(db_path) if db_path is not None else Path.cwd() / DEFAULT_DB_FILE
     secret = os.environ.get("JWTLAB_SECRET") or secrets.token_bytes(32)
@@ -91,12 +94,21 @@ def serve(
                 f"(pid {embedded.pid}, dir {embedded.dir})"
             )
         cleanup.callback(redis_client.close)
-        app = create_app(redis_client=redis_client, db_path=str(path), option=option, secret=secret)
+        fast_hashes = os.environ.get("JWTLAB_INSECURE_FAST_HASHES") == "1"
+        app = create_app(
+            redis_client=redis_client,
+            db_path=str(path),
+            option=option,
+            secret=secret,
+            password_hasher=fast_password_hasher() if fast_hashes else None,
+        )
         cleanup.callback(app.state.flows.service.users.close)
         print(f"jwtlab web: http://{host}:{port}/  (option {option})")
         print(f"  Redis:   {where}")
         print(f"  members: {path}  (keys under {app.state.flows.service.prefix}:)")
         print(f"  proxies trusted for X-Forwarded-For: {forwarded_allow_ips or 'none'}")
+        if fast_hashes:
+            print("  JWTLAB_INSECURE_FAST_HASHES=1: argon2 at its cheapest, for tests only")
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options))
         with _stop_signals_end_quietly():
             server.run()
