@@ -7,6 +7,7 @@ members, and the hardening around them (CSRF, proxy headers, content types, cook
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,10 +15,13 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from helpers import wait_until
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jwtlab import servers
 
@@ -267,8 +271,6 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(app, path, field):
 
 def json_bytes(body: dict) -> bytes:
     """JSON as a client would send it, lone surrogates escaped (``"\\ud800"``)."""
-    import json
-
     return json.dumps(body).encode()
 
 
@@ -519,3 +521,94 @@ def test_serve_option_a(serve, redis_server, tmp_path):
         tokens = client.post("/api/login", json={"name": "alice", "password": PASSWORD}).json()
         rooms = client.get("/api/rooms", headers=bearer(tokens["access_token"])).json()
         assert rooms["option"] == "A"
+
+
+# -- the hostile set: fuzzed forms, JSON and headers never answer 5xx or a traceback ---------
+
+
+ENDPOINTS = [
+    ("POST", "/signup"), ("POST", "/login"), ("POST", "/logout"), ("POST", "/logout-everywhere"),
+    ("POST", "/refresh"), ("POST", "/rooms/general/open"), ("POST", "/rooms/general/messages"),
+    ("GET", "/login"), ("GET", "/me"), ("GET", "/rooms/general"),
+    ("POST", "/api/signup"), ("POST", "/api/login"), ("POST", "/api/refresh"),
+    ("POST", "/api/logout"), ("POST", "/api/rooms/general/open"),
+    ("POST", "/api/rooms/general/messages"), ("GET", "/api/me"),
+]  # fmt: skip
+FIELDS = ["name", "password", "next", "text", "refresh_token"]
+hostile_text = st.one_of(
+    st.text(max_size=40),  # any code point, lone surrogates included
+    st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=3),
+    st.sampled_from(["аdmin", "A" * 5000, "' OR 1=1 --", "<script>x</script>", "//evil", "\0"]),
+)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_site(redis_server):
+    from jwtlab import auth, web
+
+    app = web.create_app(
+        redis_client=redis_server.client(), password_hasher=auth.fast_password_hasher()
+    )
+    app.state.flows.service.sign_up("alice", PASSWORD)
+    with web.run_in_thread(app) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        login = client.post("/api/login", json={"name": "alice", "password": PASSWORD})
+        yield client, login.json()
+
+
+@settings(
+    max_examples=int(os.environ.get("JWTLAB_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    endpoint=st.sampled_from(ENDPOINTS),
+    body_kind=st.sampled_from(["json", "form", "raw"]),
+    fields=st.dictionaries(st.sampled_from(FIELDS) | hostile_text, json_value, max_size=4),
+    raw=st.binary(max_size=200),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "",
+            "multipart/form-data",
+        ]
+    ),
+    use_token=st.sampled_from(["none", "access", "refresh", "garbage"]),
+    garbage=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=60),
+)
+def test_no_hostile_request_answers_5xx_or_a_traceback(
+    fuzz_site, endpoint, body_kind, fields, raw, content_type, use_token, garbage
+):
+    client, tokens = fuzz_site
+    method, path = endpoint
+    token = {"none": None, "garbage": garbage or "x"}.get(use_token) or tokens.get(
+        f"{use_token}_token"
+    )
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+        cookies = {"jwtlab_access": token, "jwtlab_refresh": token, "jwtlab_room_general": token}
+    if body_kind == "json":
+        content = json.dumps(fields).encode()
+    elif body_kind == "form":
+        form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+        content = "&".join(
+            f"{quote(k.encode('utf-8', 'surrogatepass'))}={quote(v.encode('utf-8', 'surrogatepass'))}"
+            for k, v in form.items()
+        ).encode()
+    else:
+        content = raw
+    if content_type:
+        headers["Content-Type"] = content_type
+    request = client.build_request(method, path, content=content, headers=headers, cookies=cookies)
+    answer = client.send(request)
+    assert answer.status_code < 500, (method, path, answer.status_code, answer.text[:300])
+    assert "Traceback" not in answer.text and 'File "' not in answer.text
+    client.cookies.clear()
