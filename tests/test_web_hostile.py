@@ -598,11 +598,14 @@ def test_no_hostile_request_answers_5xx_or_a_traceback(
     if body_kind == "json":
         content = json.dumps(fields).encode()
     elif body_kind == "form":
-        form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
-        content = "&".join(
-            f"{quote(k.encode('utf-8', 'surrogatepass'))}={quote(v.encode('utf-8', 'surrogatepass'))}"
-            for k, v in form.items()
-        ).encode()
+        # percent-encoded bytes, lone surrogates included (as invalid UTF-8)
+        raw_utf8 = {
+            k.encode("utf-8", "surrogatepass"): (v if isinstance(v, str) else json.dumps(v)).encode(
+                "utf-8", "surrogatepass"
+            )
+            for k, v in fields.items()
+        }
+        content = "&".join(f"{quote(k)}={quote(v)}" for k, v in raw_utf8.items()).encode()
     else:
         content = raw
     if content_type:
