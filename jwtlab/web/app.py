@@ -377,9 +377,7 @@ class WebFlows:
         form = await read_form(request)
         next_url = _form_next(form)
         try:
-            fields = text_fields(
-                form, {"name": 4 * NAME_MAX_LENGTH, "password": PASSWORD_MAX_LENGTH}
-            )
+            fields = text_fields(form, CREDENTIALS)
         except BadRequest as refused:
             return html(pages.signup_page(error=refused.detail, next_url=next_url), 400)
         try:
@@ -403,9 +401,7 @@ class WebFlows:
         form = await read_form(request)
         next_url = _form_next(form)
         try:
-            fields = text_fields(
-                form, {"name": 4 * NAME_MAX_LENGTH, "password": PASSWORD_MAX_LENGTH}
-            )
+            fields = text_fields(form, CREDENTIALS)
         except BadRequest as refused:
             return html(pages.login_page(next_url=next_url, error=refused.detail), 400)
         result = await run_in_threadpool(
@@ -580,7 +576,7 @@ class WebFlows:
 
     async def api_signup(self, request: Request) -> Response:
         data = await read_json_object(request, _CREDENTIALS_EXAMPLE)
-        fields = text_fields(data, {"name": 4 * NAME_MAX_LENGTH, "password": PASSWORD_MAX_LENGTH})
+        fields = text_fields(data, CREDENTIALS)
         try:
             user = await run_in_threadpool(self.service.sign_up, fields["name"], fields["password"])
         except (UserExistsError, InvalidUserNameError, InvalidPasswordError) as error:
@@ -599,7 +595,7 @@ class WebFlows:
 
     async def api_login(self, request: Request) -> Response:
         data = await read_json_object(request, _CREDENTIALS_EXAMPLE)
-        fields = text_fields(data, {"name": 4 * NAME_MAX_LENGTH, "password": PASSWORD_MAX_LENGTH})
+        fields = text_fields(data, CREDENTIALS)
         result = await run_in_threadpool(
             self.service.log_in, fields["name"], fields["password"], client=_client(request)
         )
@@ -716,6 +712,9 @@ class WebFlows:
 
 
 _CREDENTIALS_EXAMPLE = '{"name": "...", "password": "..."}'
+# The fields of sign-up and log-in, with their length limits at the edge (a name may be up
+# to 4× its limit here: NFKC can shorten it, and the member store says what is wrong).
+CREDENTIALS = {"name": 4 * NAME_MAX_LENGTH, "password": PASSWORD_MAX_LENGTH}
 
 
 class NoSuchRoom(Exception):
