@@ -278,7 +278,9 @@ class TokenStore:
         sub = str(sub)
 
         def read() -> tuple[int, list[str]]:
-            pipe = self.redis.pipeline(transaction=True)  # both keys share the member's tag
+            # No MULTI needed: a token added after the index is read grows the index, and the
+            # script then refuses; one added to the family too is excluded all the same.
+            pipe = self.redis.pipeline(transaction=False)
             pipe.zrange(self.user_index_key(sub), 0, -1)
             pipe.smembers(self.family_key(sub, keep_family))
             issued, kept = pipe.execute()
