@@ -253,3 +253,55 @@ def test_revoke_other_sessions_keeps_one_family_and_earlier_reasons(redis_client
     assert store.lookup("tok-bob", "2", "bob").live  # another member
     assert store.expiretime("1", "old-a") == exp  # the revoked key keeps its expiry
     assert store.revoke_other_sessions("1", keep_family="f-new", why="replaced") == 0
+
+
+# -- Redis Cluster: every script's keys in one hash slot ------------------------------------------
+
+
+def test_every_script_names_keys_of_one_hash_slot(redis_client, tmp_path):
+    """Each EVALSHA of a whole login life (sign-up to log out everywhere, one session per
+    member, the lock-out) names keys that all hash to one cluster slot, as a RedisCluster
+    client requires."""
+    from helpers import make_service
+    from redis.crc import key_slot
+
+    from jwtlab.auth import Reason
+
+    calls = []
+    real_evalsha = redis_client.evalsha
+
+    def recording_evalsha(sha, numkeys, *keys_and_args):
+        calls.append(keys_and_args[: int(numkeys)])
+        return real_evalsha(sha, numkeys, *keys_and_args)
+
+    redis_client.evalsha = recording_evalsha
+    service = make_service(redis_client, tmp_path / "u.sqlite3", single_session=True)
+    service.sign_up("alice", "correct horse")
+    assert (
+        service.log_in("alice", "wrong horse", client="10.0.0.1").reason is Reason.BAD_CREDENTIALS
+    )
+    login = service.log_in("alice", "correct horse", client="10.0.0.1")
+    service.open_room(login.access_token, "general")
+    rotated = service.refresh(login.refresh_token)
+    assert service.refresh(login.refresh_token).reason is Reason.REUSED
+    again = service.log_in("alice", "correct horse", client="10.0.0.1")
+    service.log_out(again.access_token)
+    third = service.log_in("alice", "correct horse")
+    service.log_out_everywhere(third.access_token)
+    assert rotated.ok and len(calls) >= 12
+    for keys in calls:
+        slots = {key_slot(key.encode()) for key in keys}
+        assert len(slots) == 1, f"a script named keys of several slots: {keys}"
+
+
+def test_a_revocation_read_that_went_stale_is_refused_and_read_again(redis_client):
+    store = TokenStore(redis_client)
+    exp = int(time.time()) + 600
+    store.save("a", claims_for("a", exp=exp))
+    index = store.user_index_key("1")
+    # the script was told the index had 1 member; a login added a second meanwhile
+    store.save("b", claims_for("b", exp=exp, fam="f2"))
+    stale = store._revoke_listed(keys=[index, store.token_key("1", "a")], args=["why", 1])
+    assert stale == -1 and store.lookup("a", "1", "a").live  # nothing changed
+    # the method reads again and revokes both
+    assert store.revoke_user("1") == 2
