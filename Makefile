@@ -11,12 +11,14 @@ PYTEST_ARGS ?=
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.jwtlab-installed
 
-.PHONY: lab test lint docs unit notebooks bench venv clean help
+.PHONY: lab test lint docs unit servers notebooks floors bench venv clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make lab     JupyterLab on notebooks/ (LAB_PORT=$(LAB_PORT), NO_BROWSER=1 for a server only)"
 	@echo "make test    the linter, the unit and server tests, and every notebook under nbval"
+	@echo "make unit    the tests that need no server (seconds); make servers, make notebooks: the rest"
+	@echo "make floors  the unit and server tests on the lowest versions pyproject.toml allows"
 	@echo "make docs    the static site: guides, reference, rendered notebooks (docs/_build/html)"
 	@echo "make bench   the benchmarks (ratios against PyJWT and a bare Redis round trip)"
 	@echo "make clean   remove .venv and caches"
@@ -52,8 +54,14 @@ docs: $(STAMP)
 test: lint docs
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
 
+# The quick loop: every test that needs no server (conftest.py marks the others `server`
+# and makes an unmarked test that starts one fail, saying how to mark it).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not server" $(PYTEST_ARGS)
+
+# The tests that start real servers, on every engine found (JWTLAB_REDIS_SERVER=bundled: Valkey).
+servers: $(STAMP)
+	$(BIN)/python -m pytest tests -m server $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
