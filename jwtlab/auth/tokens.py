@@ -53,6 +53,8 @@ from typing import TypeVar
 
 import redis
 
+from jwtlab._redis_compat import command_during
+
 # KEYS: token, user index, family set, family revoked marker
 # ARGV: digest, exp, jti
 _SAVE = """
@@ -275,22 +277,7 @@ class TokenStore:
         checked). If ``work`` raises, the reply is still read, so the connection stays
         in step, and the exception propagates.
         """
-        if self.redis.connection is not None:  # a single-connection client: no overlap
-            result = work()
-            return result, self.lookup(token, jti)
-        pool = self.redis.connection_pool
-        connection = pool.get_connection()
-        try:
-            connection.send_command("GET", self.token_key(jti))
-            try:
-                result = work()
-            finally:
-                value = connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
+        result, value = command_during(self.redis, ("GET", self.token_key(jti)), work)
         return result, _lookup_from_value(_text(value), token_digest(token))
 
     def claim_refresh(self, token: str, jti: str) -> Lookup:
