@@ -63,6 +63,20 @@ unit: $(STAMP)
 servers: $(STAMP)
 	$(BIN)/python -m pytest tests -m server $(PYTEST_ARGS)
 
+# Every lower bound in pyproject.toml, proven: a second venv holding the LOWEST version of
+# each direct dependency it allows (uv's lowest-direct resolution; uv comes from the test
+# extra), then the unit and server tests on it. Rebuilt each run, from uv's cache.
+FLOORS_VENV ?= .venv-floors
+floors: $(STAMP)
+	rm -rf $(FLOORS_VENV)
+	$(BIN)/uv venv --quiet --python $(PYTHON) $(FLOORS_VENV)
+	$(BIN)/uv pip install --quiet --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e '.[test]'
+	@$(FLOORS_VENV)/bin/python -c 'import importlib.metadata as m, re; \
+	  wanted = [r for r in m.requires("jwtlab") if "extra" not in r or "test" in r.split("extra")[1]]; \
+	  names = sorted({re.split(r"[ <>=!~;\[]", r, maxsplit=1)[0] for r in wanted}); \
+	  print("floors:", ", ".join(f"{n} {m.version(n)}" for n in names))'
+	$(FLOORS_VENV)/bin/python -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
 
@@ -70,4 +84,4 @@ bench: $(STAMP)
 	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis docs/_build docs/notebooks
+	rm -rf $(VENV) $(FLOORS_VENV) .pytest_cache .ruff_cache .hypothesis docs/_build docs/notebooks
