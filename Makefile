@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.jwtlab-installed
 
-.PHONY: lab test lint docs unit servers notebooks floors bench venv clean help
+.PHONY: lab test lint typecheck docs unit servers notebooks floors bench venv clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -43,6 +43,10 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check jwtlab tests benchmarks
 	$(BIN)/ruff format --check jwtlab tests benchmarks
+
+# mypy, strict, on the package (configured in pyproject.toml); not yet part of `lint`.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # Warning-free or it fails, so the site cannot rot; notebooks are rendered, not run.
 docs: $(STAMP)

@@ -27,10 +27,10 @@ T = TypeVar("T")
 
 
 @functools.cache
-def _needs_command_name(pool_type: type) -> bool:
+def _needs_command_name(get_connection: Callable[..., Any]) -> bool:
     """True where ``get_connection`` has a required ``command_name`` (redis-py <= 5.2)."""
     try:
-        parameters = inspect.signature(pool_type.get_connection).parameters
+        parameters = inspect.signature(get_connection).parameters
     except (TypeError, ValueError):  # no signature to read: call it the modern way
         return False
     command_name = parameters.get("command_name")
@@ -43,7 +43,7 @@ def checkout(pool: Any, command_name: str = "PING") -> Any:
     Give it back with ``pool.release(connection)``. ``command_name`` only matters to
     redis-py 5.2 and older, which require it (and ignore it in a plain pool).
     """
-    if _needs_command_name(type(pool)):
+    if _needs_command_name(type(pool).get_connection):  # cached per pool class
         return pool.get_connection(command_name)
     return pool.get_connection()
 
