@@ -19,6 +19,7 @@ help:
 	@echo "make test    the linter, the unit and server tests, and every notebook under nbval"
 	@echo "make unit    the tests that need no server (seconds); make servers, make notebooks: the rest"
 	@echo "make floors  the unit and server tests on the lowest versions pyproject.toml allows"
+	@echo "make typecheck  mypy, strict, on the package (not yet part of make lint)"
 	@echo "make docs    the static site: guides, reference, rendered notebooks (docs/_build/html)"
 	@echo "make bench   the benchmarks (ratios against PyJWT and a bare Redis round trip)"
 	@echo "make clean   remove .venv and caches"
