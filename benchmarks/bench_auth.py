@@ -36,6 +36,7 @@ import httpx
 
 import jwtlab
 from jwtlab import auth, servers, web
+from jwtlab._redis_compat import checkout
 
 PASSWORD = "correct horse battery"
 
@@ -86,7 +87,7 @@ def bench_check(quick: bool) -> dict[str, float]:
         def raw_ping():
             # The barest round trip: the same pooled connection the check uses, without
             # redis-py's command layer (the check's own GET is sent this way).
-            connection = pool.get_connection()
+            connection = checkout(pool)  # redis-py 5.2 and 8.x ask for it differently
             try:
                 connection.send_command("PING")
                 connection.read_response()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import redis
 from helpers import wait_until
 
@@ -16,6 +17,7 @@ from jwtlab import cli, servers
 JWTLAB = [sys.executable, "-m", "jwtlab.cli"]
 
 
+@pytest.mark.server
 def test_doctor_starts_a_real_server_and_says_all_good(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -42,6 +44,7 @@ def test_a_bad_directive_is_reported_without_a_traceback():
     assert "name=value" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.server
 def test_server_runs_in_the_foreground_and_stops_with_the_command():
     proc = subprocess.Popen(
         [*JWTLAB, "server", "appendonly=yes"],

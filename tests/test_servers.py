@@ -273,6 +273,7 @@ def test_connect_uses_redis_url_when_set(engine, monkeypatch):
         assert srv.client(db=3).get("via-url") == "yes"
 
 
+@pytest.mark.server
 def test_connect_without_redis_url_starts_one_server_for_the_process(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     first, second = servers.connect(), servers.connect()
@@ -282,6 +283,7 @@ def test_connect_without_redis_url_starts_one_server_for_the_process(monkeypatch
     assert port != 6379
 
 
+@pytest.mark.server
 def test_the_machine_redis_is_never_used_by_the_kit():
     with servers.start() as srv:
         assert srv.port != 6379

@@ -64,6 +64,8 @@ from typing import TypeVar
 
 import redis
 
+from jwtlab._redis_compat import command_during
+
 # KEYS: token, member index, family set, family revoked marker
 # ARGV: digest, exp, jti
 _SAVE = """
@@ -324,22 +326,7 @@ class TokenStore:
         in step, and the exception propagates. A client this cannot overlap on (a
         single-connection client, a cluster client) gets the plain ``work()``, then `lookup`.
         """
-        pool = _plain_pool(self.redis)
-        if pool is None:
-            result = work()
-            return result, self.lookup(token, sub, jti)
-        connection = _borrow_connection(pool)
-        try:
-            connection.send_command("GET", self.token_key(str(sub), jti))
-            try:
-                result = work()
-            finally:
-                value = connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
+        result, value = command_during(self.redis, ("GET", self.token_key(str(sub), jti)), work)
         return result, _lookup_from_value(_text(value), token_digest(token))
 
     def claim_refresh(self, token: str, sub: str, jti: str) -> Lookup:
@@ -367,23 +354,6 @@ class TokenStore:
 
     def family_of(self, sub: str, family: str) -> set[str]:
         return {_text(jti) for jti in self.redis.smembers(self.family_key(str(sub), family))}
-
-
-def _plain_pool(client: object) -> redis.ConnectionPool | None:
-    """The connection pool of a plain `redis.Redis` that borrows a connection per command,
-    or None for anything else (a single-connection client, a `RedisCluster`)."""
-    if not isinstance(client, redis.Redis) or client.connection is not None:
-        return None
-    return client.connection_pool
-
-
-def _borrow_connection(pool: redis.ConnectionPool) -> redis.connection.Connection:
-    """``pool.get_connection()`` across redis-py versions: 5.3+ takes no arguments (and
-    warns about any), 5.2 requires a command name."""
-    try:
-        return pool.get_connection()
-    except TypeError:
-        return pool.get_connection("GET")
 
 
 def _lookup_from_value(value: str | None, digest: str) -> Lookup:
