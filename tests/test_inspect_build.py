@@ -8,7 +8,7 @@ import pytest
 from jwt_keys import ALL_ALGORITHMS, keys_for
 
 import jwtlab
-from jwtlab.display import COLOURS
+from jwtlab.explain import COLOURS
 
 NOW = 1_767_261_600  # 2026-01-01T10:00:00Z
 CLAIMS = {"sub": "alice", "iat": NOW, "exp": NOW + 300}

@@ -259,7 +259,7 @@ def test_duplicate_member_names(where):
 
 
 def test_unknown_crit_entries():
-    with pytest.raises(jwtlab.UnsupportedCriticalHeaderError, match="understands no extensions"):
+    with pytest.raises(jwtlab.UnsupportedCriticalHeaderError, match="understands only"):
         decode(forge({**HS256, "crit": ["exp"], "exp": 1}, {"a": 1}))
 
 

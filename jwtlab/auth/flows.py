@@ -60,13 +60,11 @@ from jwtlab.auth.clock import Clock
 from jwtlab.auth.ratelimit import LoginRateLimiter
 from jwtlab.auth.tokens import State, TokenStore
 from jwtlab.auth.users import InvalidUserNameError, User, UserStore, name_key
+from jwtlab.token import MAX_TOKEN_LENGTH  # one limit for every token, refused before any work
 
 ACCESS = "access"
 REFRESH = "refresh"
 ROOM = "room"
-
-# A JWT this long is not one of ours; refuse before spending any work on it.
-MAX_TOKEN_LENGTH = 4096
 
 
 @dataclass(frozen=True)
