@@ -190,7 +190,7 @@ def _asymmetric_encoding(raw: bytes) -> tuple[str, Any] | None:
     if marker is not None:
         return "PEM", text[marker.start() :]
     if any(m in text for m in _OPENSSH_MARKERS):
-        return "OpenSSH public key", text
+        return "OpenSSH text", text
     if text.startswith(b"{"):
         try:
             document = json.loads(text)
@@ -254,7 +254,7 @@ def _load_asymmetric(encoding: str, source: Any) -> Any:
         return from_jwk(source)
     if encoding == "PEM":
         return load_pem(source)
-    if encoding == "OpenSSH public key":
+    if encoding == "OpenSSH text":
         try:
             return serialization.load_ssh_public_key(source)
         except (ValueError, TypeError, UnsupportedAlgorithm) as error:
@@ -296,7 +296,7 @@ def describe_key(key: object) -> str:
         first_line = classified.source.split(b"\n", 1)[0].decode("ascii", "replace")
         label = first_line.strip("- ").removeprefix("BEGIN ")
         return f"a PEM text ({label})"
-    return f"{'an' if classified.encoding[0] in 'AEIOU' else 'a'} {classified.encoding}"
+    return f"an asymmetric key as {classified.encoding}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -401,14 +401,9 @@ class HMACAlgorithm(Algorithm):
         """
         classified = classify_key(key)
         if classified.is_asymmetric:
-            given_as = (
-                f" (given as {classified.encoding})"
-                if isinstance(key, str | bytes | bytearray | memoryview)
-                else ""
-            )
             raise AlgorithmConfusionError(
-                f"{self.name} needs a shared secret but was given {describe_key(key)}"
-                f"{given_as}: using an asymmetric key as an HMAC secret is the "
+                f"{self.name} needs a shared secret but was given {describe_key(key)}: "
+                "using an asymmetric key as an HMAC secret is the "
                 "algorithm-confusion attack, since its public half is public and anyone "
                 "could forge HMAC tokens with it. Allow only the algorithms your key is for "
                 "(e.g. algorithms=['RS256'])"
