@@ -369,7 +369,7 @@ class Algorithm:
     name: str
     description: str  # one phrase for the build() trace, with its spec section
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         raise NotImplementedError
 
     def sign(self, signing_input: bytes, key: Any) -> bytes:
@@ -392,7 +392,7 @@ class HMACAlgorithm(Algorithm):
         bits = hash_name.removeprefix("sha")
         self.description = f"HMAC with SHA-{bits} (RFC 7518 §3.2)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> bytes:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> bytes:
         """Return the secret as bytes; refuse public keys and (by default) short secrets.
 
         RFC 7518 §3.2: "A key of the same size as the hash output (for instance, 256
@@ -457,7 +457,7 @@ class RSAAlgorithm(Algorithm):
             self.padding = padding.PKCS1v15()
             self.description = f"RSASSA-PKCS1-v1_5 with SHA-{bits} (RFC 7518 §3.3)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             raise InvalidKeyError(f"{self.name} needs an RSA key, not {describe_key(key_object)}")
@@ -508,7 +508,7 @@ class ECAlgorithm(Algorithm):
             f"ECDSA using {self.jose_curve} and SHA-{bits}, signature r || s (RFC 7518 §3.4)"
         )
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             raise InvalidKeyError(f"{self.name} needs an EC key, not {describe_key(key_object)}")
@@ -566,7 +566,7 @@ class OKPAlgorithm(Algorithm):
         self.name = "EdDSA"
         self.description = "EdDSA, Ed25519 or Ed448 (RFC 8037 §3.1)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(
             key_object,

@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from jwtlab.algorithms import KeyObject
 from jwtlab.b64 import b64url_decode, b64url_encode
 from jwtlab.errors import Base64urlError, InvalidKeyError, KeyNotFoundError, excerpt
 
@@ -186,7 +187,9 @@ def _raw_public(key: Any) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def to_jwk(key: Any, *, kid: str | None = None, **members: Any) -> dict[str, Any]:
+def to_jwk(
+    key: KeyObject | bytes | bytearray | str, *, kid: str | None = None, **members: Any
+) -> dict[str, Any]:
     """A key object (or a secret as ``bytes``/``str``) -> its JWK dict.
 
     A private key gives a private JWK (public members plus ``d`` ...); use
@@ -271,7 +274,9 @@ def _okp_to_jwk(key: Any) -> dict[str, Any]:
     return jwk
 
 
-def public_jwk(key: Any, *, kid: str | None = None, **members: Any) -> dict[str, Any]:
+def public_jwk(
+    key: KeyObject | dict[str, Any], *, kid: str | None = None, **members: Any
+) -> dict[str, Any]:
     """The public JWK of a key object or a private JWK dict: what may be published."""
     if isinstance(key, dict):
         key = from_jwk(key)
@@ -354,7 +359,9 @@ class KeySet:
         return f"KeySet(kids={[jwk.get('kid') for jwk in self.keys]})"
 
 
-def key_set(keys: Iterable[Any], *, public: bool = True) -> KeySet:
+def key_set(
+    keys: Iterable[KeyObject | dict[str, Any] | bytes | str], *, public: bool = True
+) -> KeySet:
     """A :class:`KeySet` from key objects or JWKs; each gets ``kid`` = its thumbprint if it
     has none.
 

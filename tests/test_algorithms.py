@@ -249,3 +249,19 @@ def test_the_asymmetric_path_reads_the_same_encodings(encoding):
 def test_ordinary_secrets_are_still_secrets(secret):
     assert ALGORITHMS["HS256"].prepare_key(secret)
     assert describe_key(secret).endswith("-byte secret")
+
+
+def test_the_high_s_twin_of_an_ecdsa_signature_is_accepted_as_documented():
+    # Documented in jwtlab.token: ECDSA is malleable, (r, n - s) verifies too; PyJWT agrees.
+    import jwt as pyjwt
+
+    private, public = keys_for("ES256")
+    token = jwtlab.encode({"a": 1}, private, algorithm="ES256")
+    signing_input, _, signature_segment = token.rpartition(".")
+    signature = jwtlab.b64url_decode(signature_segment)
+    s = int.from_bytes(signature[32:], "big")
+    twin_signature = signature[:32] + (ALGORITHMS["ES256"].order - s).to_bytes(32, "big")
+    twin = f"{signing_input}.{jwtlab.b64url_encode(twin_signature)}"
+    assert twin != token
+    assert jwtlab.decode(twin, public, ["ES256"]) == {"a": 1}
+    assert pyjwt.decode(twin, public, algorithms=["ES256"]) == {"a": 1}
