@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from jwt_keys import ALL_ALGORITHMS, keys_for
+from jwt_keys import ALL_ALGORITHMS, hmac_signed, keys_for
 
 import jwtlab
 from jwtlab.explain import COLOURS
@@ -149,13 +149,8 @@ def test_inspect_still_refuses_what_cannot_be_read():
 
 
 def _hostile_tokens() -> dict[str, bytes]:
-    import hashlib
-    import hmac
-
     def signed(header: bytes, payload: bytes) -> bytes:
-        signing_input = f"{jwtlab.b64url_encode(header)}.{jwtlab.b64url_encode(payload)}"
-        mac = hmac.new(b"k" * 32, signing_input.encode(), hashlib.sha256).digest()
-        return f"{signing_input}.{jwtlab.b64url_encode(mac)}".encode()
+        return hmac_signed(header, payload, b"k" * 32).encode()
 
     return {
         "401-digit exp": signed(b'{"alg":"HS256"}', b'{"exp":' + b"9" * 401 + b"}"),

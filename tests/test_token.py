@@ -6,15 +6,13 @@ Each refusal checks the error class and a phrase of the message that teaches.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from jwt_keys import rsa_key
+from jwt_keys import hmac_signed, rsa_key
 
 import jwtlab
 from jwtlab import b64url_encode, jwk
@@ -28,9 +26,7 @@ def forge(header: dict | bytes, payload: dict | bytes, secret: bytes = SECRET) -
     """A token with any header and payload bytes, HMAC-SHA256-signed by hand."""
     header_bytes = header if isinstance(header, bytes) else json.dumps(header).encode()
     payload_bytes = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    signing_input = f"{b64url_encode(header_bytes)}.{b64url_encode(payload_bytes)}"
-    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url_encode(mac)}"
+    return hmac_signed(header_bytes, payload_bytes, secret)
 
 
 def decode(token, **options):
