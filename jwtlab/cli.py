@@ -125,11 +125,13 @@ def cmd_replication(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import jwtlab
 
-    token = args.token if args.token != "-" else sys.stdin.read().strip()
+    # Bytes from standard input: decoding them is the token check's job, which says
+    # "not ASCII" instead of a UnicodeDecodeError.
+    token = args.token if args.token != "-" else sys.stdin.buffer.read().strip()
     try:
         print(jwtlab.inspect(token))
     except jwtlab.InvalidTokenError as exc:
-        print(f"jwtlab: {exc}", file=sys.stderr)
+        print(f"jwtlab: not a readable JWT: {exc}", file=sys.stderr)
         return 2
     return 0
 
