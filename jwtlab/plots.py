@@ -208,8 +208,8 @@ def keys_left(
     fig, ax = figure(
         title, "time since the active cycle was switched on (s)", "keys still in memory"
     )
-    # Steps, not a slope: between two samples nothing is known, and the cycles delete in bursts.
-    ax.step(seconds, counts, where="post", label="keys still in memory (DBSIZE)")
+    # Steps, not a slope: the cycles delete in bursts; a dot per sample shows where none was taken.
+    ax.step(seconds, counts, where="post", marker=".", label="keys still in memory (DBSIZE)")
     ax.set_ylim(bottom=0)
     if time_caps is not None:
         caps_axis = ax.twinx()
