@@ -91,10 +91,20 @@ def _parse_directives(pairs: Sequence[str]) -> dict[str, str]:
     return directives
 
 
-def _wait_for_ctrl_c(message: str) -> None:
-    print(message, flush=True)
+def _stop_on_sigterm() -> threading.Event:
+    """An event that SIGTERM sets, so that `kill <pid>` stops the command as Ctrl-C does.
+
+    Installed before the servers start: a SIGTERM that arrives while they start, or the moment
+    the "listening" line is printed, must not kill this process with the default action and
+    leave its servers to the parent-death signal (the exit code would be -15, not 0).
+    """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for_ctrl_c(message: str, stop: threading.Event) -> None:
+    print(message, flush=True)
     try:
         while not stop.wait(0.5):
             pass
@@ -104,21 +114,24 @@ def _wait_for_ctrl_c(message: str) -> None:
 
 def cmd_server(args: argparse.Namespace) -> int:
     directives = _parse_directives(args.directives)
+    stop = _stop_on_sigterm()
     with servers.start(port=args.port, dir=args.dir, **directives) as srv:
         _wait_for_ctrl_c(
             f"{srv.engine} listening at {srv.url} (pid {srv.pid}, dir {srv.dir})\n"
-            f"Try: redis-cli -p {srv.port}    Stop: Ctrl-C (the server stops with this command)"
+            f"Try: redis-cli -p {srv.port}    Stop: Ctrl-C (the server stops with this command)",
+            stop,
         )
     return 0
 
 
 def cmd_replication(args: argparse.Namespace) -> int:
     directives = _parse_directives(args.directives)
+    stop = _stop_on_sigterm()
     with servers.replication(replicas=args.replicas, **directives) as rep:
         rep.wait_for_sync()
         lines = [f"primary  {rep.primary.url} (pid {rep.primary.pid})"]
         lines += [f"replica  {r.url} (pid {r.pid})" for r in rep.replicas]
-        _wait_for_ctrl_c("\n".join(lines) + "\nIn sync. Stop: Ctrl-C")
+        _wait_for_ctrl_c("\n".join(lines) + "\nIn sync. Stop: Ctrl-C", stop)
     return 0
 
 

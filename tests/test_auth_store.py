@@ -55,7 +55,8 @@ def test_lookup_states(redis_client):
 
 def test_key_vanishes_by_redis_ttl(redis_client):
     store = TokenStore(redis_client)
-    store.save("tok", claims_for("short", exp=int(time.time()) + 1))
+    # 1-2 s left: enough for the LIVE lookup below even on a busy machine, short to wait out
+    store.save("tok", claims_for("short", exp=int(time.time()) + 2))
     assert store.lookup("tok", "1", "short").state is State.LIVE
     wait_until(
         lambda: store.lookup("tok", "1", "short").state is State.MISSING, what="Redis expiry"
