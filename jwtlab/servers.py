@@ -1147,7 +1147,8 @@ class ClusterNode(Server):
         for attempt in range(attempts):
             if self.cluster_port is None or attempt:
                 self.cluster_port = _free_port()
-            lines = [line for line in self._directive_lines if not line.startswith("cluster-")]
+            kit = tuple(f"{name} " for name in _CLUSTER_RESERVED)
+            lines = [line for line in self._directive_lines if not line.startswith(kit)]
             self._directive_lines = [
                 *lines,
                 "cluster-enabled yes",
@@ -1456,8 +1457,13 @@ def cluster(
     """
     if primaries < 1 or replicas_per_primary < 0:
         raise ValueError("a cluster needs primaries >= 1 and replicas_per_primary >= 0")
-    directives.setdefault("cluster_node_timeout", CLUSTER_NODE_TIMEOUT_MS)
-    directives.setdefault("repl_diskless_sync_delay", 0)  # see replication()
+    given = {
+        key.replace("_", "-").lower() for key in directives
+    }  # cluster_node_timeout= or "cluster-node-timeout"
+    if "cluster-node-timeout" not in given:
+        directives["cluster_node_timeout"] = CLUSTER_NODE_TIMEOUT_MS
+    if "repl-diskless-sync-delay" not in given:
+        directives["repl_diskless_sync_delay"] = 0  # see replication()
     result = Cluster()
     try:
         resolved = _resolve_engine(engine)
