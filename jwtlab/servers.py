@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1207,7 +1207,7 @@ class Cluster:
 
     ``nodes`` (every :class:`ClusterNode`, primaries first), ``primaries`` and
     ``replicas`` (as the cluster sees them now), ``client()``, ``url``, ``kill(node)``,
-    ``wait_for_ok()``, ``failover(node)``, ``move_slot(slot, node)``, ``close()``, and
+    ``wait_for_ok()``, ``failover(node)``, ``move_slots(slots, node)``, ``close()``, and
     ``with`` use.
     """
 
@@ -1403,25 +1403,43 @@ class Cluster:
         self.wait_for_ok()
         return replica
 
-    def move_slot(self, slot: int, target: ClusterNode | int, *, batch: int = 10) -> int:
-        """Move one slot and its keys to ``target`` while clients keep using it, the way
-        the CLUSTER SETSLOT page of the Redis docs describes: the target IMPORTING, the
-        source MIGRATING, MIGRATE the keys in batches, then SETSLOT NODE on the target
-        first, the source next, the other primaries last. Returns the keys moved."""
+    def move_slots(
+        self, slots: int | Iterable[int], target: ClusterNode | int, *, batch: int = 10
+    ) -> int:
+        """Move slots (one, or a range) and their keys to ``target`` while clients keep
+        using them, the way the CLUSTER SETSLOT page of the Redis docs describes: per
+        slot, the target IMPORTING, the source MIGRATING, MIGRATE the keys in batches,
+        then SETSLOT NODE on the target first, the source next, the other primaries
+        last. Returns how many keys moved."""
         target = self._node(target)
-        source = self.node_for_slot(slot)
-        if source is target:
-            return 0
-        to_target, to_source = target.client(), source.client()
-        to_target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
-        to_source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target.node_id)
+        owners = self.slot_map()
+        views = self._views_from_any()
+        primaries = [n for n in self.running_nodes if views[n.node_id].role == "primary"]
+        clients = {node: node.client() for node in primaries}
         moved = 0
-        while keys := to_source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
-            to_source.execute_command("MIGRATE", HOST, target.port, "", 0, 5000, "KEYS", *keys)
-            moved += len(keys)
-        others = [n for n in self.primaries if n not in (source, target) and n.running]
-        for node in [target, source, *others]:
-            node.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
+        try:
+            for slot in [slots] if isinstance(slots, int) else slots:
+                source = next((n for (a, b), n in owners.items() if a <= slot <= b), None)
+                if source is None:
+                    raise ServerError(f"slot {slot} is served by no node")
+                if source is target:
+                    continue
+                to_target, to_source = clients[target], clients[source]
+                to_target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
+                to_source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target.node_id)
+                while keys := to_source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
+                    to_source.execute_command(
+                        "MIGRATE", HOST, target.port, "", 0, 5000, "KEYS", *keys
+                    )
+                    moved += len(keys)
+                others = [n for n in primaries if n not in (source, target)]
+                for node in [target, source, *others]:
+                    clients[node].execute_command(
+                        "CLUSTER", "SETSLOT", slot, "NODE", target.node_id
+                    )
+        finally:
+            for client in clients.values():
+                client.close()
         return moved
 
     def close(self) -> None:

@@ -144,7 +144,7 @@ def test_a_slot_moved_live_loses_no_write(engine):
         thread = threading.Thread(target=writer)
         thread.start()
         assert moving.wait(30)
-        count = cluster.move_slot(slot, target, batch=1)
+        count = cluster.move_slots(slot, target, batch=1)
         moved.set()
         thread.join(60)
         assert not failures, failures
