@@ -114,48 +114,82 @@ def test_only_database_0_is_there_in_cluster_mode(shared_cluster):
 # -------------------------------------------------------------- changing the map
 
 
+def _move_while_writing(cluster, keys, move) -> tuple[int, int]:
+    """Run ``move()`` while a thread INCRs ``keys`` through RedisCluster; return
+    (increments acknowledged, their sum as the cluster now holds it)."""
+    acknowledged = 0
+    moving, moved = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        nonlocal acknowledged
+        client = cluster.client()
+        try:
+            after = 0  # bounded: until the move is over plus 200 more, at most 50 000
+            while acknowledged < 50_000 and after < 200:
+                client.incr(keys[acknowledged % len(keys)])
+                acknowledged += 1
+                if acknowledged == 200:
+                    moving.set()
+                after += moved.is_set()
+        except BaseException as exc:
+            failures.append(exc)
+            moving.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert moving.wait(30)
+    move()
+    moved.set()
+    thread.join(60)
+    assert not failures, failures
+    client = cluster.client()
+    return acknowledged, sum(int(client.get(k) or 0) for k in keys)
+
+
 def test_a_slot_moved_live_loses_no_write(engine):
     with servers.cluster(primaries=2, replicas_per_primary=0, engine=engine) as cluster:
         keys = [f"{{live}}:counter:{i}" for i in range(20)]  # one hash tag: one slot
         source = cluster.node_for_key(keys[0])
         target = next(n for n in cluster.nodes if n is not source)
         slot = _keyslot(source, keys[0])
-        acknowledged = 0
-        moving = threading.Event()
-        moved = threading.Event()
-        failures: list[BaseException] = []
+        counted = []
 
-        def writer() -> None:
-            nonlocal acknowledged
-            client = cluster.client()
-            try:
-                # Bounded: it writes until the move is over plus 200 more, at most 50 000.
-                after = 0
-                while acknowledged < 50_000 and after < 200:
-                    client.incr(keys[acknowledged % len(keys)])
-                    acknowledged += 1
-                    if acknowledged == 200:
-                        moving.set()
-                    after += moved.is_set()
-            except BaseException as exc:
-                failures.append(exc)
-                moving.set()
+        def move() -> None:
+            counted.append(cluster.move_slots(slot, target, batch=1))
 
-        thread = threading.Thread(target=writer)
-        thread.start()
-        assert moving.wait(30)
-        count = cluster.move_slots(slot, target, batch=1)
-        moved.set()
-        thread.join(60)
-        assert not failures, failures
-        assert count == len(keys), "every key of the slot was migrated"
+        acknowledged, total = _move_while_writing(cluster, keys, move)
+        assert total == acknowledged
+        assert counted == [len(keys)], "every key of the slot was migrated"
         assert cluster.node_for_slot(slot) is target
-        on_target = target.client()
-        assert sum(int(on_target.get(k)) for k in keys) == acknowledged
         assert source.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
         with pytest.raises(redis.exceptions.MovedError) as caught:
             source.client().get(keys[0])
         assert caught.value.port == target.port
+
+
+def test_the_live_move_test_catches_a_move_that_forgets_migrating(engine):
+    # The companion that proves the test above can fail: MIGRATE the keys without
+    # putting the source in MIGRATING state. It then serves the slot as usual: writers
+    # keep reaching it, and it recreates each moved counter from zero, so the
+    # increments after a key's MIGRATE are not where the key went.
+    with servers.cluster(primaries=2, replicas_per_primary=0, engine=engine) as cluster:
+        keys = [f"{{naive}}:counter:{i}" for i in range(20)]
+        source = cluster.node_for_key(keys[0])
+        target = next(n for n in cluster.nodes if n is not source)
+        slot = _keyslot(source, keys[0])
+
+        def naive_move() -> None:
+            # IMPORTING, or the target refuses the keys (MIGRATE sends RESTORE-ASKING);
+            # the mistake is the missing MIGRATING on the source.
+            target.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
+            plain = source.client()
+            for key in keys:  # each counter once
+                plain.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", key)
+
+        acknowledged, total = _move_while_writing(cluster, keys, naive_move)
+        assert total < acknowledged, "the check of the test above would catch this loss"
+        assert source.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == len(keys)
 
 
 def test_a_moving_slot_answers_ask_for_a_key_already_moved(engine):
