@@ -6,6 +6,8 @@ jwtlab server [--port N] [directive=value ...]
                               a server in the foreground until Ctrl-C (for redis-cli)
 jwtlab replication [--replicas N]
                               a primary and N replicas in the foreground
+jwtlab cluster [--primaries N] [--replicas-per-primary N] [directive=value ...]
+                              a Redis Cluster in the foreground (for redis-cli -c)
 jwtlab inspect TOKEN          explain a JWT's parts and claims (nothing is verified)
 jwtlab serve [--port N] [--option A|B] [--forwarded-allow-ips ADDRESSES]
                               the login-flow web app (embedded server or $REDIS_URL)
@@ -135,6 +137,25 @@ def cmd_replication(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    directives = _parse_directives(args.directives)
+    with servers.cluster(
+        primaries=args.primaries, replicas_per_primary=args.replicas_per_primary, **directives
+    ) as cluster:
+        lines = []
+        for node in cluster.nodes:
+            role = f"{node.role:<8}"
+            serves = servers.format_slots(node.slots) if node.role == "primary" else ""
+            follows = f"replica of {node.primary.port}" if node.primary else f"slots {serves}"
+            lines.append(f"{role} {node.url} (pid {node.pid})  {follows}")
+        first = cluster.nodes[0].port
+        _wait_for_ctrl_c(
+            "\n".join(lines) + f"\ncluster_state:ok on every node ({cluster.nodes[0].engine}).\n"
+            f"Try: redis-cli -c -p {first}    (-c follows MOVED/ASK)    Stop: Ctrl-C"
+        )
+    return 0
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     import jwtlab
 
@@ -185,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--replicas", type=int, default=2)
     rep.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
     rep.set_defaults(func=cmd_replication)
+
+    cluster = sub.add_parser("cluster", help="a Redis Cluster until Ctrl-C")
+    cluster.add_argument("--primaries", type=int, default=3)
+    cluster.add_argument("--replicas-per-primary", type=int, default=1)
+    cluster.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
+    cluster.set_defaults(func=cmd_cluster)
 
     inspect = sub.add_parser("inspect", help="explain a JWT (no verification)")
     inspect.add_argument("token", help="the token, or - to read it from standard input")
