@@ -233,15 +233,25 @@ class EditionReport:
     differs: list[Path] = field(default_factory=list)
 
     def lines(self, target: Path) -> Iterator[str]:
+        """What to tell the student: each notebook by name, the shared folders by count."""
+
         def shown(path: Path) -> str:
             inside = target.parent in path.parents
             return str(path.relative_to(target.parent)) if inside else str(path)
 
-        for path in self.written:
-            yield f"wrote  {shown(path)}"
-        for path in self.kept:
-            note = "  (yours differs from the current edition)" if path in self.differs else ""
-            yield f"kept   {shown(path)}{note}"
+        for verb, paths in (("wrote", self.written), ("kept ", self.kept)):
+            folders: dict[Path, int] = {}
+            for path in paths:
+                if path.parent == target:
+                    note = (
+                        "  (yours differs from the current edition)" if path in self.differs else ""
+                    )
+                    yield f"{verb}  {shown(path)}{note}"
+                else:
+                    folder = target / path.relative_to(target).parts[0]
+                    folders[folder] = folders.get(folder, 0) + 1
+            for folder, count in folders.items():
+                yield f"{verb}  {shown(folder)}/ ({count} file{'s' if count != 1 else ''})"
         yield (
             f"{len(self.written)} written, {len(self.kept)} kept: a file already in "
             f"{target.name}/ is never overwritten."
