@@ -37,20 +37,25 @@ help:
 	@echo "make bench     the benchmarks (ratios against PyJWT and a bare Redis round trip)"
 	@echo "make clean     remove .venv and caches (student/ is yours: it stays)"
 
-# install EXTRAS: the project, editable, with those extras. A venv whose python no longer
-# runs (Python upgraded or moved) is rebuilt. uv is installed into it from PyPI (a few
-# seconds) because it installs the rest several times faster than pip.
+# install EXTRAS: the project, editable, with those extras, by uv. A venv whose python no
+# longer runs (Python upgraded or moved) is rebuilt. The venv is made without pip, whose own
+# installation costs more than everything else `make lab` installs; uv comes from PyPI
+# through this Python's pip (`pip --python`), or, where there is none, through a pip
+# bootstrapped into .venv. Without uv (no wheel for this platform) pip installs the kit.
 define install
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 	  { echo "jwtlab needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Try: make PYTHON=python3.12 ..."; exit 1; }
-	@$(BIN)/python -c '' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
-	@[ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv || \
+	@$(BIN)/python -c '' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv --without-pip $(VENV); }
+	@[ -x $(BIN)/uv ] || $(PYTHON) -m pip --python $(BIN)/python install $(PIP_QUIET) uv 2>/dev/null || \
+	  { $(call ensure_pip) && $(BIN)/python -m pip install $(PIP_QUIET) uv; } || \
 	  echo "(uv could not be installed from PyPI; pip installs the kit instead, more slowly)"
 	@echo "Installing jwtlab[$(1)] into $(VENV) ..."
 	@if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[$(1)]'; \
-	  else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(1)]'; fi
+	  else $(call ensure_pip) && $(BIN)/python -m pip install $(PIP_QUIET) -e '.[$(1)]'; fi
 	@touch $@
 endef
+PIP_QUIET := --quiet --disable-pip-version-check
+ensure_pip = { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null; }
 
 DEV_EXTRAS := lab,test,docs
 
@@ -58,8 +63,11 @@ DEV_EXTRAS := lab,test,docs
 $(LAB_STAMP): pyproject.toml
 	$(call install,lab)
 
+# Developers get pip in .venv as well (from uv's cache: a second), for the tools that call it.
 $(DEV_STAMP): pyproject.toml
 	$(call install,$(DEV_EXTRAS))
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || \
+	  { [ -x $(BIN)/uv ] && $(BIN)/uv pip install --quiet --python $(BIN)/python pip; } || $(call ensure_pip)
 	@touch $(LAB_STAMP)
 
 venv: $(DEV_STAMP)
