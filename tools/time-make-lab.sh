@@ -24,4 +24,5 @@ until curl -fsS "http://127.0.0.1:$port/api" >/dev/null 2>&1; do
   sleep 0.2
 done
 end=$(date +%s.%N)
-python3 -c "print(f'make lab on a fresh clone of $branch: JupyterLab answered after {$end - $start:.1f} s')"
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
+python3 -c "print(f'make lab on a fresh clone of $branch: JupyterLab answered after {$end - $start:.1f} s (load average $load, {__import__(\"os\").cpu_count()} cores)')"
