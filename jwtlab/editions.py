@@ -132,16 +132,28 @@ def find_solution(source: str, where: str) -> SolutionRegion:
             "Put the whole solution between the two markers."
         )
     hints = [line for line in stripped[: begins[0]] if line.startswith(HINT_PREFIX)]
-    hint = hints[-1][len(HINT_PREFIX) :].strip() if hints else ""
+    hint_line = hints[-1][len(HINT_PREFIX) :] if hints else ""
+    hint = hint_line.strip()
     if not hint:
         raise ExerciseMarkupError(
             f"{where}: no hint above {BEGIN_SOLUTION!r}. Add a line like "
             f"'{HINT_PREFIX} SET takes the TTL in seconds as ex=...' before the marker: the "
             "student edition raises NotImplementedError with that text."
         )
+    if any(_is_control(char) for char in hint_line):
+        raise ExerciseMarkupError(
+            f"{where}: the hint {hint_line!r} holds a control character; write it as plain text on "
+            "one line (the student edition puts it in a Python string and a comment)"
+        )
     begin_line = lines[begins[0]]
     indent = begin_line[: len(begin_line) - len(begin_line.lstrip())]
     return SolutionRegion(hint=hint, begin=begins[0], end=ends[0], indent=indent)
+
+
+def _is_control(char: str) -> bool:
+    """A character that has no place in a one-line hint (a tab is fine; a carriage return
+    would end the comment it sits in, for Python)."""
+    return (ord(char) < 32 and char != "\t") or ord(char) == 127
 
 
 def stub_for(region: SolutionRegion) -> list[str]:

@@ -114,7 +114,9 @@ def test_bad_markup_is_refused_with_a_message_that_says_what_to_do(source, says)
 
 
 @given(
-    hint=st.text(min_size=1).filter(lambda t: t.strip() and "\n" not in t and "\r" not in t),
+    hint=st.text(min_size=1).filter(
+        lambda t: t.strip() and not any(editions._is_control(char) for char in t)
+    ),
     solution=st.lists(st.text().map(lambda t: t.replace("\r", "")), max_size=5),
 )
 def test_restoring_the_solution_gives_back_the_instructor_cell(hint, solution):
@@ -129,6 +131,20 @@ def test_restoring_the_solution_gives_back_the_instructor_cell(hint, solution):
     )
     student = editions.clear_solution(source, "ex")
     assert editions.restore_solution(student, source, "ex") == source
+
+
+@given(hint=st.text(min_size=1).filter(lambda t: t.strip() and len(t.split("\n")) == 1))
+def test_any_hint_becomes_the_exact_message_of_the_stub_or_is_refused(hint):
+    source = f"# Hint: {hint}\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION"
+    try:
+        expected = editions.find_solution(source, "ex").hint
+    except editions.ExerciseMarkupError as refused:
+        assert "control character" in str(refused)
+        assert any(editions._is_control(char) for char in hint)
+        return
+    with pytest.raises(NotImplementedError) as raised:
+        exec(editions.clear_solution(source, "ex"), {})
+    assert str(raised.value) == expected
 
 
 def test_markers_outside_an_exercise_cell_are_refused():
