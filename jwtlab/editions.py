@@ -227,13 +227,6 @@ def student_edition(notebook: Notebook, name: str) -> Notebook:
     return student
 
 
-def without_outputs(notebook: Notebook) -> Notebook:
-    cleared = copy.deepcopy(notebook)
-    for cell in cleared["cells"]:
-        clear_outputs(cell)
-    return cleared
-
-
 # -- make student --------------------------------------------------------------------------------
 
 
@@ -319,13 +312,12 @@ def build_student_edition(
 
 
 def _differs(path: Path, edition: Notebook) -> bool:
+    """Whether a kept notebook's cells differ from the current edition's (outputs aside)."""
     try:
-        mine = without_outputs(read_notebook(path))
-    except (OSError, ValueError):
-        return True  # not even JSON any more: certainly not the current edition
-    return [cell_source(c) for c in mine.get("cells", [])] != [
-        cell_source(c) for c in edition["cells"]
-    ]
+        mine = [cell_source(cell) for cell in read_notebook(path)["cells"]]
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return True  # not even a notebook any more: certainly not the current edition
+    return mine != [cell_source(cell) for cell in edition["cells"]]
 
 
 # -- make outputs / strip --------------------------------------------------------------------

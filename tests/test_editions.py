@@ -209,6 +209,21 @@ def test_make_student_never_overwrites_a_students_work(course):
     assert report.differs == [mine]
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"{}", b"[]", b'{"cells": 3}', b'{"cells": [1]}', b"\xff\xfe not text", b"null"],
+    ids=["empty", "no-cells", "a-list", "cells-not-a-list", "cell-not-a-dict", "binary", "null"],
+)
+def test_a_broken_student_notebook_is_kept_and_reported(course, content):
+    source, target = course
+    editions.build_student_edition(source, target)
+    mine = target / "01-one.ipynb"
+    mine.write_bytes(content)
+    report = editions.build_student_edition(source, target)
+    assert mine.read_bytes() == content
+    assert report.differs == [mine]
+
+
 def test_an_untouched_student_notebook_is_kept_without_a_warning(course):
     source, target = course
     editions.build_student_edition(source, target)
