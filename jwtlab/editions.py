@@ -392,8 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if strip_churn(notebook):
                     write_notebook(notebook, path)
                     print(f"stripped execution timestamps from {path}")
-    except (ExerciseMarkupError, FileNotFoundError) as exc:
+    except ExerciseMarkupError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a missing folder, a file where a folder should be, a full disk
+        print(f"error: {exc}. Nothing you had was overwritten.", file=sys.stderr)
         return 1
     return 0
 

@@ -260,6 +260,14 @@ def test_the_command_reports_bad_markup_without_a_traceback(course, capsys):
     assert "error: " in capsys.readouterr().err
 
 
+def test_a_file_where_the_student_folder_should_be_is_reported(course, capsys):
+    source, target = course
+    target.write_text("not a folder")
+    assert editions.main(["student", "--source", str(source), "--target", str(target)]) == 1
+    assert "Nothing you had was overwritten" in capsys.readouterr().err
+    assert target.read_text() == "not a folder"
+
+
 def test_strip_drops_execution_timestamps_and_nothing_else(tmp_path):
     cell = _cell("x = 1")
     cell["metadata"].update(execution={"shell.execute_reply": "2026"}, tags=["check"])
