@@ -12,8 +12,7 @@ PYTEST_ARGS ?=
 EDITION    ?= student
 # make outputs NOTEBOOKS=notebooks/02-ttl-and-expiry.ipynb re-executes just that one
 NOTEBOOKS  ?=
-# After the issue-13 merge, once every notebook is ruff-formatted: LINT_PATHS += notebooks
-LINT_PATHS ?= jwtlab tests benchmarks notebooks/_template.ipynb
+LINT_PATHS ?= jwtlab tests benchmarks notebooks
 
 BIN := $(VENV)/bin
 # Two sets of packages, one stamp each: a student's `make lab` installs only the lab

@@ -116,7 +116,6 @@ def test_every_exercise_is_followed_by_a_check_that_explains_itself(path):
 
 # The lead enables this once the notebooks of issue 13 are merged (every numbered notebook then
 # has its exercises tagged): delete the skip line below.
-@pytest.mark.skip(reason="enable after the issue-13 merge: delete this skip line")
 @pytest.mark.parametrize("path", NUMBERED, ids=lambda path: path.name)
 def test_every_numbered_notebook_has_at_least_two_exercises(path):
     exercises = [c for c in _cells(path) if editions.is_exercise(c)]
