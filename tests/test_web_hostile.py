@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 
 from jwtlab import servers
 
+pytestmark = pytest.mark.server  # every test here drives real app processes and servers
+
 PASSWORD = "correct horse battery"
 
 
