@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -320,6 +321,24 @@ def _run(notebook: dict, folder: Path) -> dict:
     return client.execute()
 
 
+def _names_a_solution_defines(cell: dict) -> set[str]:
+    """The names an exercise's solution binds (assignments, defs, imports), read with ast."""
+    import ast
+
+    lines = editions.cell_source(cell).splitlines()
+    region = editions.find_solution("\n".join(lines), "exercise")
+    body = textwrap.dedent("\n".join(lines[region.begin + 1 : region.end]))
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(body)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    return names
+
+
 def _errors(notebook: dict) -> dict[int, dict]:
     return {
         index: output
@@ -352,12 +371,25 @@ def test_a_student_notebook_fails_only_at_its_exercises_and_checks(path, tmp_pat
         error = errors.get(index)
         assert error is not None, f"{path.name}, cell {index}: the stub did not raise"
         assert (error["ename"], error["evalue"]) == ("NotImplementedError", hint)
+    instructor_cells = editions.read_notebook(path)["cells"]
+    exercise_names = set().union(
+        *(_names_a_solution_defines(instructor_cells[i]) for i in exercises)
+    )
     for index in sorted(checks):
         error = errors.get(index)
         assert error is not None, (
             f"{path.name}, cell {index}: this check passes before the exercise is done; make it "
             "verify the substance (the server's state, a recomputed value)"
         )
+        if error["ename"] == "NameError":
+            # The check reads a name the student has not written yet: the stub above already
+            # stopped with the hint, and the NameError names what the exercise should define.
+            missing = error["evalue"].split("'")[1] if "'" in error["evalue"] else ""
+            assert missing in exercise_names, (
+                f"{path.name}, cell {index}: NameError for {missing!r}, which no exercise of this "
+                "notebook defines: the check depends on something outside the exercises"
+            )
+            continue
         assert error["ename"] == "AssertionError" and len(error["evalue"]) >= 20, (
             f"{path.name}, cell {index}: a check should fail with an AssertionError that says "
             f"what was expected and where to look, not {error['ename']}: {error['evalue']!r}"
