@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -204,6 +205,16 @@ class TokenStore:
     def family_revoked_key(self, family: str) -> str:
         return f"{self.prefix}family:{family}:revoked"
 
+    def revocations_channel(self) -> str:
+        """The pub/sub channel every revocation is announced on (the chat listens)."""
+        return f"{self.prefix}revocations"
+
+    def _announce_revocation(self, scope: str, identifier: str, why: str) -> None:
+        """PUBLISH ``{"scope": token|family|user, "id": ..., "why": ...}`` so that every
+        process holding a socket opened by one of these tokens closes it now."""
+        event = json.dumps({"scope": scope, "id": str(identifier), "why": why})
+        self.redis.publish(self.revocations_channel(), event)
+
     # -- writing -----------------------------------------------------------------------------
 
     def save(self, token: str, claims: dict) -> Lookup:
@@ -226,24 +237,30 @@ class TokenStore:
 
     def revoke(self, jti: str, why: str = "logout") -> bool:
         """Revoke one token; True if Redis still had it. Its key keeps its expiry."""
-        return bool(self.redis.set(self.token_key(jti), f"revoked:{why}", xx=True, keepttl=True))
+        revoked = bool(self.redis.set(self.token_key(jti), f"revoked:{why}", xx=True, keepttl=True))
+        self._announce_revocation("token", jti, why)
+        return revoked
 
     def revoke_family(self, family: str, why: str = "logout") -> int:
         """Revoke every token of one login session; returns how many were still live."""
-        return int(
+        revoked = int(
             self._revoke_family(
                 keys=[self.family_key(family), self.family_revoked_key(family)],
                 args=[why, f"{self.prefix}token:", self.revoked_marker_ttl],
             )
         )
+        self._announce_revocation("family", family, why)
+        return revoked
 
     def revoke_user(self, sub: str, why: str = "logged out everywhere") -> int:
         """Revoke every token issued to one member ("log out everywhere")."""
-        return int(
+        revoked = int(
             self._revoke_user(
                 keys=[self.user_index_key(str(sub))], args=[why, f"{self.prefix}token:"]
             )
         )
+        self._announce_revocation("user", sub, why)
+        return revoked
 
     def revoke_other_sessions(self, sub: str, keep_family: str, why: str) -> int:
         """Revoke every live token of the member except those of session ``keep_family``.
@@ -252,12 +269,14 @@ class TokenStore:
         many tokens were live and are now revoked (one session per member: see
         `AuthService.single_session`).
         """
-        return int(
+        revoked = int(
             self._revoke_other_sessions(
                 keys=[self.user_index_key(str(sub)), self.family_key(keep_family)],
                 args=[why, f"{self.prefix}token:"],
             )
         )
+        self._announce_revocation("user", sub, why)  # the kept session's sockets pass the check
+        return revoked
 
     # -- reading -----------------------------------------------------------------------------
 

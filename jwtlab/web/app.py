@@ -640,4 +640,7 @@ def create_app(
     app = Starlette(routes=flows.routes(), exception_handlers={Exception: _no_tracebacks})
     app.state.flows = flows
     app.state.started_at = time.time()
+    from jwtlab.web.chat import attach_chat  # here: chat.py imports this module
+
+    attach_chat(app)  # the live chat: /rooms/{room}/ws (issue 14)
     return app
