@@ -52,14 +52,13 @@ from jwtlab.auth import (
     UserError,
     UserExistsError,
 )
-from jwtlab.web import pages
+from jwtlab.web import chat_page, chat_store, pages
 
 ACCESS_COOKIE = "jwtlab_access"
 REFRESH_COOKIE = "jwtlab_refresh"
 ROOM_COOKIE_PREFIX = "jwtlab_room_"
 DEFAULT_ROOMS = ("general", "redis", "jwt")
 MAX_MESSAGE_LENGTH = 500
-MESSAGES_KEPT = 50
 _ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 Option = Literal["A", "B"]
@@ -390,7 +389,7 @@ class WebFlows:
         if refusal is not None:
             return refusal
         messages = await run_in_threadpool(self._messages, room)
-        page = pages.room_page(
+        page = chat_page.room_page(
             user_name=check.claims.get("name", ""),
             room=room,
             messages=messages,
@@ -414,21 +413,13 @@ class WebFlows:
         await run_in_threadpool(self._post, room, check.claims.get("name", ""), text)
         return redirect(f"/rooms/{room}")
 
-    # -- messages (a Redis list per room) ----------------------------------------------------
-
-    def _messages_key(self, room: str) -> str:
-        return f"{self.service.tokens.prefix}room:{room}:messages"
+    # -- messages: the live chat's stream and channel (jwtlab.web.chat_store) ----------------
 
     def _messages(self, room: str) -> list[dict[str, Any]]:
-        raw = self.redis.lrange(self._messages_key(room), 0, MESSAGES_KEPT - 1)
-        return [json.loads(item) for item in reversed(raw)]
+        return chat_store.recent_messages(self.redis, self.service.tokens.prefix, room)
 
     def _post(self, room: str, name: str, text: str) -> None:
-        entry = json.dumps({"name": name, "text": text, "at": int(self.service.clock())})
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.lpush(self._messages_key(room), entry)
-        pipe.ltrim(self._messages_key(room), 0, MESSAGES_KEPT - 1)
-        pipe.execute()
+        chat_store.post_message(self.redis, self.service.tokens.prefix, room, name, text)
 
     # -- JSON API -------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ The notes' option B issues a token "when the user opens a chat room" (채팅방�
 Keys (every name comes from `chat_key`, so they follow the token store's prefix)::
 
     <prefix>chat:<room>:messages   pub/sub channel: message and presence frames
-    <prefix>chat:<room>:history    STREAM  from, sub, text; MAXLEN ~ HISTORY_KEPT
+    <prefix>chat:<room>:history    STREAM  from, text; MAXLEN ~ HISTORY_KEPT (chat_store)
     <prefix>chat:<room>:presence   ZSET    "<socket id>:<name>" -> deadline (Unix s)
 """
 
@@ -55,11 +55,14 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
 from jwtlab.auth import CheckResult, Reason
@@ -70,6 +73,14 @@ from jwtlab.web.app import (
     WebFlows,
     bearer_token,
 )
+from jwtlab.web.chat_store import (
+    HISTORY_KEPT,
+    HISTORY_SENT,
+    SEND_SCRIPT,
+    chat_key,
+    frames_from_entries,
+    message_frame,
+)
 
 CLOSE_AUTHENTICATION = 4401
 CLOSE_FORBIDDEN = 4403
@@ -77,21 +88,10 @@ CLOSE_NO_SUCH_ROOM = 4404
 CLOSE_TOO_SLOW = 4408
 
 MAX_FRAME_CHARACTERS = 8 * MAX_MESSAGE_LENGTH  # room for JSON escapes (\\uXXXX is 6 per char)
-HISTORY_KEPT = 100  # XADD MAXLEN ~: Redis trims whole stream nodes, so a few more may stay
-HISTORY_SENT = 50  # the newest entries a joining member receives
 PRESENCE_LIFETIME = 30.0  # s: a socket not refreshed within this is no longer present
 PRESENCE_REFRESH = 10.0  # s: how often a process refreshes its sockets' presence entries
 OUTBOX_FRAMES = 256  # frames queued for one socket before it counts as too slow
 EXPIRY_POLL = 0.5  # s: the longest the expiry watch sleeps (an injected clock may jump)
-
-# KEYS: history stream, room channel;  ARGV: maxlen, room, from, sub, text
-_SEND = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-                      'from', ARGV[3], 'sub', ARGV[4], 'text', ARGV[5])
-redis.call('PUBLISH', KEYS[2], cjson.encode({type = 'message', id = id, room = ARGV[2],
-                                             from = ARGV[3], text = ARGV[5]}))
-return id
-"""
 
 # KEYS: presence zset, room channel;  ARGV: 'join' | 'leave', entry, deadline, now, room, ttl
 # One script, so two processes announcing at once publish their lists in order.
@@ -117,11 +117,6 @@ return #names
 """
 
 
-def chat_key(prefix: str, room: str, part: str) -> str:
-    """The name of a chat key or channel: ``<prefix>chat:<room>:<part>``."""
-    return f"{prefix}chat:{room}:{part}"
-
-
 def close_reason(text: str, limit: int = 123) -> str:
     """``text`` cut to fit a close frame (RFC 6455 §5.5: 125 bytes, 2 of them the code),
     never in the middle of a UTF-8 sequence."""
@@ -129,11 +124,6 @@ def close_reason(text: str, limit: int = 123) -> str:
     if len(data) <= limit:
         return text
     return data[: limit - 3].decode("utf-8", "ignore") + "..."
-
-
-def stream_id_time(entry_id: str) -> float:
-    """The time in an entry ID ``<milliseconds>-<sequence>``, in seconds."""
-    return int(entry_id.split("-", 1)[0]) / 1000
 
 
 def _id_order(entry_id: str) -> tuple[int, int]:
@@ -284,7 +274,7 @@ class ChatHub:
             channels = [self.key(room, "messages") for room in self.flows.rooms]
             await pubsub.subscribe(self.service.tokens.revocations_channel(), *channels)
             self._redis, self._pubsub = client, pubsub
-            self._send_script = client.register_script(_SEND)
+            self._send_script = client.register_script(SEND_SCRIPT)
             self._presence_script = client.register_script(_PRESENCE)
             self._tasks = [
                 asyncio.create_task(self._listen(), name="chat-listen"),
@@ -384,13 +374,7 @@ class ChatHub:
                     self.key(chat_socket.room, "history"),
                     self.key(chat_socket.room, "messages"),
                 ],
-                args=[
-                    HISTORY_KEPT,
-                    chat_socket.room,
-                    chat_socket.name,
-                    str(chat_socket.claims.get("sub", "")),
-                    text,
-                ],
+                args=[HISTORY_KEPT, chat_socket.room, chat_socket.name, text],
             )
 
     async def _write(self, chat_socket: ChatSocket) -> None:
@@ -427,12 +411,7 @@ class ChatHub:
         entries = await self._redis.xrevrange(
             self.key(chat_socket.room, "history"), count=HISTORY_SENT
         )
-        messages = [
-            message_frame(
-                entry_id, chat_socket.room, fields.get("from", ""), fields.get("text", "")
-            )
-            for entry_id, fields in reversed(entries)
-        ]
+        messages = frames_from_entries(entries, chat_socket.room)
         if messages:
             chat_socket.history_until = _id_order(messages[-1]["id"])
         frame = {"type": "history", "room": chat_socket.room, "messages": messages}
@@ -535,18 +514,6 @@ class ChatHub:
 # -- small helpers --------------------------------------------------------------------------
 
 
-def message_frame(entry_id: str, room: str, sender: str, text: str) -> dict[str, Any]:
-    """The frame every member receives, in one fixed key order."""
-    return {
-        "type": "message",
-        "id": entry_id,
-        "room": room,
-        "from": sender,
-        "text": text,
-        "ts": stream_id_time(entry_id),
-    }
-
-
 def _relay_frame(data: str) -> str | None:
     """What a process writes to its sockets for one published frame (``ts`` added)."""
     try:
@@ -616,10 +583,19 @@ def async_client_like(client: Any) -> Any:
     return aioredis.Redis(decode_responses=True, **options)
 
 
+CHAT_SCRIPT = Path(__file__).with_name("static") / "chat.js"
+
+
+async def chat_script(request: Request) -> Response:
+    """``/static/chat.js``: the room page's script (read each time: edit it, reload)."""
+    return Response(CHAT_SCRIPT.read_text(encoding="utf-8"), media_type="text/javascript")
+
+
 def attach_chat(app: Any) -> ChatHub:
     """Add ``/rooms/{room}/ws`` to a `create_app` app, and close the hub with the app."""
     hub = ChatHub(app.state.flows)
     app.router.routes.append(WebSocketRoute("/rooms/{room}/ws", hub.endpoint))
+    app.router.routes.append(Route("/static/chat.js", chat_script))
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
