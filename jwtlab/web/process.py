@@ -49,6 +49,7 @@ class AppProcess:
         self._timeout = timeout
         self._log = Path(tempfile.mkstemp(prefix="jwtlab-app-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
+        self._watchdog: subprocess.Popen | None = None  # macOS: see jwtlab.servers
 
     @property
     def url(self) -> str:
@@ -82,8 +83,12 @@ class AppProcess:
         ]
         env = {**os.environ, "JWTLAB_SECRET": self._secret, "PYTHONUNBUFFERED": "1"}
         with self._log.open("ab") as output:
-            self.process, _ = servers._spawn_with_output(
-                argv, cwd=self.db_path.parent, guard="pdeathsig", output=output, env=env
+            self.process, self._watchdog = servers._spawn_with_output(
+                argv,
+                cwd=self.db_path.parent,
+                guard=servers._default_guard(),
+                output=output,
+                env=env,
             )
         deadline = time.monotonic() + self._timeout
         while True:
@@ -113,6 +118,12 @@ class AppProcess:
                 self.process.kill()
                 self.process.wait(timeout)
         self.process = None
+        if self._watchdog is not None:
+            # killed, not sent EOF: on EOF it would SIGKILL a pid the system may reuse
+            self._watchdog.kill()
+            self._watchdog.wait(timeout)
+            self._watchdog.stdin.close()
+            self._watchdog = None
 
     def log(self, lines: int = 30) -> str:
         text = self._log.read_text(errors="replace") if self._log.exists() else ""
