@@ -7,9 +7,9 @@ process; fan-out crosses processes only through Redis pub/sub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import textwrap
@@ -19,7 +19,7 @@ import uuid
 import httpx
 import pytest
 import websockets
-from helpers import make_service, wait_until
+from helpers import make_service, two_app_processes, wait_until
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,15 +37,8 @@ TIMEOUT = 10.0
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("chat")
-    secret = secrets.token_hex(32)
-    with servers.start(save="", appendonly="no") as redis_server:
-        options = dict(redis_url=redis_server.url, db_path=directory / "members.sqlite3")
-        with (
-            AppProcess(secret=secret, **options) as first,
-            AppProcess(secret=secret, **options) as second,
-        ):
-            yield {"redis": redis_server, "apps": (first, second), "secret": secret, **options}
+    with two_app_processes(tmp_path_factory.mktemp("chat")) as (redis_server, first, second, key):
+        yield {"redis": redis_server, "apps": (first, second), "secret": key}
     assert not first.running and not second.running
 
 
@@ -602,3 +595,38 @@ def test_a_slow_socket_is_closed_instead_of_queueing_forever():
     assert socket.closing
     queued = [socket.outbox.get_nowait() for _ in range(socket.outbox.qsize())]
     assert isinstance(queued[-1], chat._Close) and queued[-1].code == chat.CLOSE_TOO_SLOW
+
+
+# -- Redis goes away and comes back ------------------------------------------------------------
+
+
+def test_while_redis_is_down_a_message_gets_a_reason_and_the_room_recovers(tmp_path):
+    with servers.start(save="", appendonly="no") as redis_server:
+        service = make_service(redis_server.client(), tmp_path / "m.sqlite3")
+        service.sign_up("alice", PASSWORD)
+        opened = service.open_room(service.log_in("alice", PASSWORD).access_token, "general")
+        with web.run_in_thread(web.create_app(service)) as live:
+            url = live.url.replace("http", "ws") + "/rooms/general/ws"
+
+            async def scenario():
+                socket = await websockets.connect(url, additional_headers=bearer(opened.room_token))
+                await next_frame(socket, "presence")  # joined: history sent, presence announced
+                redis_server.kill()
+                await send(socket, "into the void")
+                error = await next_frame(socket, "error")
+                redis_server.restart()
+                # the hub's subscription reconnects on its own; until it has, a message
+                # reaches the stream but not the socket: send until one comes back
+                for attempt in range(40):
+                    await send(socket, f"back {attempt}")
+                    with contextlib.suppress(TimeoutError):
+                        frame = json.loads(await asyncio.wait_for(socket.recv(), 0.5))
+                        while frame["type"] != "message":
+                            frame = json.loads(await asyncio.wait_for(socket.recv(), 0.5))
+                        break
+                await socket.close()
+                return error, frame
+
+            error, frame = run(scenario())
+    assert error["error"] == "not_sent" and "Redis is unavailable" in error["detail"]
+    assert frame["text"].startswith("back "), frame

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 
 import httpx
 import pytest
+from helpers import two_app_processes
 
-from jwtlab import servers
 from jwtlab.web.process import AppProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,17 +38,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[
 
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("browser")
-    secret = secrets.token_hex(32)
-    with servers.start(save="", appendonly="no") as redis_server:
-        options = dict(redis_url=redis_server.url, db_path=directory / "members.sqlite3")
-        with (
-            AppProcess(secret=secret, **options) as first,
-            AppProcess(secret=secret, **options) as second,
-        ):
-            for app, name in ((first, "alice"), (second, "bob")):
-                httpx.post(f"{app.url}/api/signup", json={"name": name, "password": PASSWORD})
-            yield first, second
+    with two_app_processes(tmp_path_factory.mktemp("browser")) as (_, first, second, _key):
+        for app, name in ((first, "alice"), (second, "bob")):
+            httpx.post(f"{app.url}/api/signup", json={"name": name, "password": PASSWORD})
+        yield first, second
 
 
 @pytest.fixture(scope="module")

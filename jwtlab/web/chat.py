@@ -15,6 +15,7 @@ The notes' option B issues a token "when the user opens a chat room" (채팅방�
   4403   forbidden: a token for another room, or a page of another site (Origin)
   4404   no such room
   4408   the client reads too slowly; its queue of frames overflowed
+  1011   the server cannot serve the room now (Redis unavailable)
   ====== ========================================================================
 
 * **Frames** — the client sends ``{"text": "..."}``; every member of the room receives
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -86,6 +88,9 @@ CLOSE_AUTHENTICATION = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NO_SUCH_ROOM = 4404
 CLOSE_TOO_SLOW = 4408
+CLOSE_SERVER_ERROR = 1011  # RFC 6455 §7.4.1: the server met a condition it cannot handle
+REDIS_DOWN = "Redis is unavailable, so the room cannot be served; try again in a moment"
+LISTEN_RETRY = 0.5  # s between attempts to read pub/sub again after the connection dropped
 
 MAX_FRAME_CHARACTERS = 8 * MAX_MESSAGE_LENGTH  # room for JSON escapes (\\uXXXX is 6 per char)
 PRESENCE_LIFETIME = 30.0  # s: a socket not refreshed within this is no longer present
@@ -309,16 +314,24 @@ class ChatHub:
         # bare HTTP 403 and the browser would never see the reason.
         await websocket.accept()
         room = websocket.path_params.get("room", "")
-        chat_socket = await self._admit(websocket, room)
-        if chat_socket is None:
+        try:
+            chat_socket = await self._admit(websocket, room)
+            if chat_socket is None:
+                return
+            await self.start()
+        except redis.RedisError:
+            await _refuse(websocket, CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
             return
-        await self.start()
         self.sockets[room].add(chat_socket)
         writer = asyncio.create_task(self._write(chat_socket), name="chat-writer")
         try:
             await self._send_history(chat_socket)
             await self._announce(chat_socket, "join")
             await self._read(chat_socket)
+        except redis.RedisError:
+            chat_socket.close_soon(CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(writer, 5)
         finally:
             self.sockets[room].discard(chat_socket)
             chat_socket.closing = True
@@ -369,13 +382,17 @@ class ChatHub:
                     _dumps({"type": "error", "error": "bad_message", "detail": problem})
                 )
                 continue
-            await self._send_script(
-                keys=[
-                    self.key(chat_socket.room, "history"),
-                    self.key(chat_socket.room, "messages"),
-                ],
-                args=[HISTORY_KEPT, chat_socket.room, chat_socket.name, text],
-            )
+            try:
+                await self._send_script(
+                    keys=[
+                        self.key(chat_socket.room, "history"),
+                        self.key(chat_socket.room, "messages"),
+                    ],
+                    args=[HISTORY_KEPT, chat_socket.room, chat_socket.name, text],
+                )
+            except redis.RedisError:
+                detail = "the message was not sent: Redis is unavailable; send it again"
+                chat_socket.offer(_dumps({"type": "error", "error": "not_sent", "detail": detail}))
 
     async def _write(self, chat_socket: ChatSocket) -> None:
         """The one task that writes to the socket: frames in order, then the close."""
@@ -452,6 +469,16 @@ class ChatHub:
     # -- what Redis delivers ---------------------------------------------------------------
 
     async def _listen(self) -> None:
+        """Relay what Redis delivers. If the connection drops, the next read reconnects and
+        subscribes again (redis-py does both); what was published meanwhile is lost to pub/sub
+        but not to the stream."""
+        while True:
+            try:
+                await self._relay()
+            except redis.RedisError:
+                await asyncio.sleep(LISTEN_RETRY)
+
+    async def _relay(self) -> None:
         revocations = self.service.tokens.revocations_channel()
         rooms_by_channel = {self.key(room, "messages"): room for room in self.flows.rooms}
         async for message in _messages(self._pubsub):
