@@ -82,6 +82,7 @@ class FanOut:
                 f"{app.ws_url}/rooms/general/ws",
                 additional_headers={"Authorization": f"Bearer {token}"},
                 max_queue=None,
+                compression=None,  # chat frames are small; see jwtlab.web.serve
             )
             self.sockets.append(socket)
             self.readers.append(asyncio.create_task(self._read(socket, counts=index > 0)))

@@ -75,4 +75,8 @@ def serve(
     print(f"  Redis:   {where}")
     print(f"  members: {path}")
     uvicorn_options.setdefault("log_level", "info")
+    # Chat frames are a few hundred bytes and one message goes to every socket of a room:
+    # compressing it once per socket (permessage-deflate, RFC 7692) costs CPU on every hop
+    # and saves almost nothing on a classroom network.
+    uvicorn_options.setdefault("ws_per_message_deflate", False)
     uvicorn.run(app, host=host, port=port, **uvicorn_options)
