@@ -630,3 +630,63 @@ def test_while_redis_is_down_a_message_gets_a_reason_and_the_room_recovers(tmp_p
             error, frame = run(scenario())
     assert error["error"] == "not_sent" and "Redis is unavailable" in error["detail"]
     assert frame["text"].startswith("back "), frame
+
+
+# -- the other doors: the room cookie, option A, the page --------------------------------------
+
+
+def test_the_room_cookie_opens_the_socket_as_a_browser_sends_it(apps):
+    first, _ = apps
+    who = member(first)
+
+    async def attempt(cookie_name):
+        socket = await connect(
+            first, "general", None, headers={"Cookie": f"{cookie_name}={who['room_token']}"}
+        )
+        try:
+            return await next_frame(socket, "history")
+        except websockets.ConnectionClosed as closure:
+            return closure.rcvd.code
+        finally:
+            await socket.close()
+
+    assert run(attempt("jwtlab_room_general"))["room"] == "general"
+    assert run(attempt("jwtlab_room_redis")) == 4401, "another room's cookie is not this room's"
+
+
+def test_under_option_a_the_access_token_opens_every_room(redis_client, tmp_path):
+    service = make_service(redis_client, tmp_path / "m.sqlite3")
+    service.sign_up("alice", PASSWORD)
+    access = service.log_in("alice", PASSWORD).access_token
+    with web.run_in_thread(web.create_app(service, option="A")) as live:
+        base = live.url.replace("http", "ws")
+
+        async def scenario():
+            frames = []
+            for room in web.DEFAULT_ROOMS:
+                socket = await websockets.connect(
+                    f"{base}/rooms/{room}/ws", additional_headers=bearer(access)
+                )
+                frames.append(await next_frame(socket, "history"))
+                await socket.close()
+            return frames
+
+        assert [frame["room"] for frame in run(scenario())] == list(web.DEFAULT_ROOMS)
+
+
+def test_the_room_page_carries_the_chat_and_its_script(apps):
+    first, _ = apps
+    with httpx.Client(base_url=first.url) as http:
+        name = f"m{uuid.uuid4().hex[:10]}"
+        http.post("/signup", data={"name": name, "password": PASSWORD})
+        http.post("/login", data={"name": name, "password": PASSWORD, "next": "/rooms"})
+        http.post("/rooms/general/open")
+        page = http.get("/rooms/general")
+        script = http.get("/static/chat.js")
+    assert page.status_code == 200
+    for marker in ("id='chat'", "id='messages'", "id='presence'", "/static/chat.js", "4401"):
+        assert marker in page.text, marker
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert "new WebSocket(" in script.text
