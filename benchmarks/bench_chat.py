@@ -3,8 +3,9 @@
     python benchmarks/bench_chat.py            (--quick for a short run)
 
 One Redis server and two app processes (`AppProcess`, what ``jwtlab serve`` runs) share it.
-50 WebSocket clients join the room ``general``, half on each process; one more client, on
-process one, sends messages one at a time. For each message, the latency of every
+50 WebSocket clients join the room ``general``, half on each process; five more, on
+process one, take turns sending messages one at a time (each socket's send rate is
+limited, `jwtlab.web.chat.MESSAGES_PER_SECOND`). For each message, the latency of every
 receiver is the time from the sender's ``send`` to that receiver's receipt of the frame:
 socket → process one → Redis (the XADD + PUBLISH script) → both processes → 50 sockets.
 
@@ -39,7 +40,8 @@ from jwtlab import servers
 from jwtlab.web.process import AppProcess
 
 CLIENTS = 50
-MEMBERS = 5  # each opens the room CLIENTS / MEMBERS times: one room token per socket
+SENDERS = 5  # senders take turns: each socket may send chat.MESSAGE_BURST at once
+MEMBERS = 5  # each opens the room (CLIENTS + SENDERS) / MEMBERS times: a room token per socket
 PASSWORD = "correct horse battery"
 
 
@@ -77,7 +79,7 @@ class FanOut:
 
     async def open(self, apps: tuple[AppProcess, AppProcess], tokens: list[str]) -> None:
         for index, token in enumerate(tokens):
-            app = apps[index % 2] if index else apps[0]  # index 0: the sender, on process one
+            app = apps[0] if index < SENDERS else apps[index % 2]  # senders on process one
             socket = await websockets.connect(
                 f"{app.ws_url}/rooms/general/ws",
                 additional_headers={"Authorization": f"Bearer {token}"},
@@ -85,7 +87,7 @@ class FanOut:
                 compression=None,  # chat frames are small; see jwtlab.web.serve
             )
             self.sockets.append(socket)
-            self.readers.append(asyncio.create_task(self._read(socket, counts=index > 0)))
+            self.readers.append(asyncio.create_task(self._read(socket, index >= SENDERS)))
 
     async def _read(self, socket, counts: bool) -> None:
         async for raw in socket:
@@ -108,7 +110,8 @@ class FanOut:
         self.done[number] = asyncio.Event()
         mark = len(self.latencies), len(self.first)
         self.sent_at[number] = time.perf_counter()
-        await self.sockets[0].send(json.dumps({"text": f"bench {number}"}))
+        sender = self.sockets[number % SENDERS]
+        await sender.send(json.dumps({"text": f"bench {number}"}))
         await asyncio.wait_for(self.done[number].wait(), 30)
         if not record:
             del self.latencies[mark[0] :], self.first[mark[1] :]
@@ -158,7 +161,7 @@ def main(argv: list[str]) -> None:
     with servers.start(save="", appendonly="no") as server:
         shared = dict(redis_url=server.url, db_path=folder / "members.sqlite3", secret=secret)
         with AppProcess(**shared) as first, AppProcess(**shared) as second:
-            tokens = room_tokens(first, CLIENTS + MEMBERS)[: CLIENTS + 1]
+            tokens = room_tokens(first, CLIENTS + SENDERS)
             latencies, first_receiver, bare = asyncio.run(
                 measure((first, second), tokens, server.port, blocks, per_block)
             )

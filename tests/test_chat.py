@@ -690,3 +690,44 @@ def test_the_room_page_carries_the_chat_and_its_script(apps):
         "text/javascript"
     )
     assert "new WebSocket(" in script.text
+
+
+def test_a_flooding_socket_is_slowed_down_with_a_reason(apps):
+    first, _ = apps
+    who = member(first)
+    flood = chat.MESSAGE_BURST * 3
+
+    async def scenario():
+        socket = await joined(first, who)
+        outcomes = {"message": 0, "error": 0}
+        errors = []
+
+        async def read():  # every frame sent ends as its own echo or as an error frame
+            while sum(outcomes.values()) < flood:
+                frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+                if frame["type"] in outcomes:
+                    outcomes[frame["type"]] += 1
+                    errors.extend([frame] if frame["type"] == "error" else [])
+
+        reader = asyncio.create_task(read())
+        for number in range(flood):
+            await send(socket, f"flood {number}")
+        await reader
+        await socket.close()
+        return outcomes, errors
+
+    outcomes, errors = run(scenario())
+    assert outcomes["message"] >= chat.MESSAGE_BURST, outcomes
+    assert outcomes["error"] > 0, f"{flood} messages at once all went through: {outcomes}"
+    assert {error["error"] for error in errors} == {"too_fast"}
+    assert "a second" in errors[0]["detail"]
+
+
+def test_the_bucket_refills_with_time(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(chat.time, "monotonic", lambda: now[0])
+    socket = chat.ChatSocket(websocket=None, room="general", token="t", claims={})
+    assert all(socket.may_send() for _ in range(chat.MESSAGE_BURST))
+    assert not socket.may_send()
+    now[0] += 1.5 / chat.MESSAGES_PER_SECOND  # one and a half messages' worth
+    assert socket.may_send() and not socket.may_send()

@@ -96,6 +96,8 @@ MAX_FRAME_CHARACTERS = 8 * MAX_MESSAGE_LENGTH  # room for JSON escapes (\\uXXXX 
 PRESENCE_LIFETIME = 30.0  # s: a socket not refreshed within this is no longer present
 PRESENCE_REFRESH = 10.0  # s: how often a process refreshes its sockets' presence entries
 OUTBOX_FRAMES = 256  # frames queued for one socket before it counts as too slow
+MESSAGES_PER_SECOND = 50.0  # each socket's steady rate (a token bucket, as in notebook 04)
+MESSAGE_BURST = 250  # ... and how many it may send at once (a notebook's measuring loop)
 EXPIRY_POLL = 0.5  # s: the longest the expiry watch sleeps (an injected clock may jump)
 
 # KEYS: presence zset, room channel;  ARGV: 'join' | 'leave', entry, deadline, now, room, ttl
@@ -187,6 +189,8 @@ class ChatSocket:
     outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(OUTBOX_FRAMES))
     history_until: tuple[int, int] = (0, 0)
     closing: bool = False
+    allowance: float = MESSAGE_BURST
+    allowance_at: float = field(default_factory=lambda: time.monotonic())
 
     @property
     def name(self) -> str:
@@ -204,6 +208,17 @@ class ChatSocket:
         """Does a revocation of ``scope`` (token, family, user) ``identifier`` name us?"""
         claim = {"token": "jti", "family": "fam", "user": "sub"}.get(scope)
         return claim is not None and str(self.claims.get(claim)) == identifier
+
+    def may_send(self) -> bool:
+        """A token bucket: one flooding client cannot drown the room (or fill the stream)."""
+        now = time.monotonic()
+        refill = (now - self.allowance_at) * MESSAGES_PER_SECOND
+        self.allowance = min(MESSAGE_BURST, self.allowance + refill)
+        self.allowance_at = now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True
 
     def offer(self, frame: str) -> None:
         """Queue a frame; a socket whose queue is full is closed instead of stalling the room."""
@@ -381,6 +396,15 @@ class ChatHub:
                 chat_socket.offer(
                     _dumps({"type": "error", "error": "bad_message", "detail": problem})
                 )
+                await asyncio.sleep(0)  # let the writer run: frames already read come in a burst
+                continue
+            if not chat_socket.may_send():
+                detail = (
+                    f"too many messages: at most {MESSAGES_PER_SECOND:g} a second "
+                    f"(bursts of {MESSAGE_BURST}); this one was not sent, wait a moment"
+                )
+                chat_socket.offer(_dumps({"type": "error", "error": "too_fast", "detail": detail}))
+                await asyncio.sleep(0)  # let the writer run: frames already read come in a burst
                 continue
             try:
                 await self._send_script(
