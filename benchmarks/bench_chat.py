@@ -168,7 +168,7 @@ def main(argv: list[str]) -> None:
         engine = server.engine
     messages = blocks * per_block
     print(
-        f"\nchat fan-out: 1 sender, {CLIENTS} receivers over 2 app processes, "
+        f"\nchat fan-out: {SENDERS} senders taking turns, {CLIENTS} receivers on 2 processes, "
         f"{messages} messages ({engine})"
     )
     rows = {
