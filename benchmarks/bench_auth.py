@@ -13,6 +13,10 @@
    of this process and the client one keep-alive httpx connection, so the figure is a
    latency-bound single-client rate, for comparing the two modes, not a capacity.
 
+3. **The login lock-out**: a wrong password costs one script (check and count both
+   sliding-window logs at once); a right one a second round trip to take the attempt
+   back. Ratios against a PING on the same client.
+
 The check overlaps the two: it sends the ``GET`` for the token's ``jti`` and verifies the
 signature while the request travels (`TokenStore.lookup_during`); "verify, then GET"
 shows the strictly sequential cost for comparison.
@@ -32,6 +36,7 @@ import httpx
 
 import jwtlab
 from jwtlab import auth, servers, web
+from jwtlab._redis_compat import checkout
 
 PASSWORD = "correct horse battery"
 
@@ -63,8 +68,8 @@ def bench_check(quick: bool) -> dict[str, float]:
         service.sign_up("alice", PASSWORD)
         token = service.log_in("alice", PASSWORD).access_token
         claims = service.check_flow2(token).claims
-        jti = claims["jti"]
-        key = service.tokens.token_key(jti)
+        sub, jti = claims["sub"], claims["jti"]
+        key = service.tokens.key_of(claims)
         assert service.check_flow2(token).allowed
 
         def verify_only():
@@ -82,7 +87,7 @@ def bench_check(quick: bool) -> dict[str, float]:
         def raw_ping():
             # The barest round trip: the same pooled connection the check uses, without
             # redis-py's command layer (the check's own GET is sent this way).
-            connection = pool.get_connection()
+            connection = checkout(pool)  # redis-py 5.2 and 8.x ask for it differently
             try:
                 connection.send_command("PING")
                 connection.read_response()
@@ -100,7 +105,7 @@ def bench_check(quick: bool) -> dict[str, float]:
                 "flow 2 check": lambda: service.check_flow2(token),
                 "JWT verify only": verify_only,
                 "GET only": lambda: client.get(key),
-                "verify, then GET": lambda: (verify_only(), service.tokens.lookup(token, jti)),
+                "verify, then GET": lambda: (verify_only(), service.tokens.lookup(token, sub, jti)),
             },
             number,
             repeat,
@@ -129,7 +134,7 @@ def bench_http(quick: bool) -> dict[str, float]:
                 redis_client=server.client(),
                 password_hasher=auth.fast_password_hasher(),
                 check_redis=check_redis,
-                prefix=f"bench{int(check_redis)}:",
+                namespace=f"bench{int(check_redis)}",
             )
             service = app.state.flows.service
             service.sign_up("alice", PASSWORD)
@@ -164,10 +169,42 @@ def bench_http(quick: bool) -> dict[str, float]:
     return medians
 
 
+def bench_lockout(quick: bool) -> dict[str, float]:
+    """3. The login lock-out's check-and-count (one script over two sorted sets) and the
+    take-back after a right password, against a bare PING on the same client."""
+    number, repeat = (300, 5) if quick else (2000, 9)
+    with servers.start(save="", appendonly="no") as server:
+        client = server.client()
+        lockout = auth.LoginLockout(
+            client, per_name=auth.Limit(10**9, 60), per_client=auth.Limit(10**9, 60)
+        )
+
+        def right_password_login() -> None:
+            decision = lockout.attempt(name_key="alice", client="10.0.0.1")
+            lockout.succeeded(decision, name_key="alice", client="10.0.0.1")
+
+        times = interleaved(
+            {
+                "PING": client.ping,
+                "attempt (wrong password)": lambda: lockout.attempt(
+                    name_key="bob", client="10.0.0.2"
+                ),
+                "attempt + succeeded": right_password_login,
+            },
+            number,
+            repeat,
+        )
+    print("\nthe login lock-out per login, against a PING on the same client")
+    for name, seconds in times.items():
+        print(f"  {name:<26}{seconds * 1e6:>8.1f} µs{seconds / times['PING']:>8.2f} × PING")
+    return times
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     bench_check(quick)
     bench_http(quick)
+    bench_lockout(quick)
 
 
 if __name__ == "__main__":

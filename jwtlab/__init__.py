@@ -3,8 +3,9 @@
 The JWT core is re-exported here with PyJWT's names, so that what a student learns
 carries over: ``encode``, ``decode``, ``decode_complete``, ``get_unverified_header``,
 plus ``build`` (the making of a token, step by step) and ``inspect`` (an unverified
-explanation of every part). ``import jwtlab`` stays light: the Redis servers, the login
-flows and the web app are imported on their own (``from jwtlab import servers``).
+explanation of every part), from :mod:`jwtlab.explain`. ``import jwtlab`` stays light:
+the Redis servers, the login flows and the web app are imported on their own
+(``from jwtlab import servers``).
 """
 
 from jwtlab.b64 import b64url_decode, b64url_encode
@@ -17,6 +18,7 @@ from jwtlab.errors import (
     ImmatureSignatureError,
     InvalidAlgorithmError,
     InvalidAudienceError,
+    InvalidHeaderError,
     InvalidIssuedAtError,
     InvalidIssuerError,
     InvalidJSONError,
@@ -26,13 +28,16 @@ from jwtlab.errors import (
     InvalidSignatureError,
     InvalidSubjectError,
     InvalidTokenError,
+    InvalidUnicodeError,
     IssuedInTheFutureError,
     JSONNestingError,
     JwtlabError,
+    KeyMismatchError,
     KeyNotFoundError,
     MalformedSignatureError,
     MillisecondNumericDateError,
     MissingRequiredClaimError,
+    NumberOutOfRangeError,
     SegmentCountError,
     TokenTooLargeError,
     UnencodedPayloadError,
@@ -40,15 +45,14 @@ from jwtlab.errors import (
     UnsupportedCriticalHeaderError,
     WeakKeyError,
 )
+from jwtlab.explain import build, inspect
 from jwtlab.token import (
     MAX_JSON_DEPTH,
     MAX_TOKEN_LENGTH,
-    build,
     decode,
     decode_complete,
     encode,
     get_unverified_header,
-    inspect,
 )
 
 __version__ = "0.1.0"
@@ -64,6 +68,7 @@ __all__ = [
     "ImmatureSignatureError",
     "InvalidAlgorithmError",
     "InvalidAudienceError",
+    "InvalidHeaderError",
     "InvalidIssuedAtError",
     "InvalidIssuerError",
     "InvalidJSONError",
@@ -73,13 +78,16 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidSubjectError",
     "InvalidTokenError",
+    "InvalidUnicodeError",
     "IssuedInTheFutureError",
     "JSONNestingError",
     "JwtlabError",
+    "KeyMismatchError",
     "KeyNotFoundError",
     "MalformedSignatureError",
     "MillisecondNumericDateError",
     "MissingRequiredClaimError",
+    "NumberOutOfRangeError",
     "SegmentCountError",
     "TokenTooLargeError",
     "UnencodedPayloadError",

@@ -24,12 +24,17 @@ All cryptography is ``cryptography``'s (OpenSSL); this module only chooses and c
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hashlib
 import hmac
-from typing import Any, ClassVar
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -42,30 +47,26 @@ from jwtlab.errors import (
     InvalidKeyError,
     MalformedSignatureError,
     WeakKeyError,
+    excerpt,
 )
 
 __all__ = [
     "ALGORITHMS",
     "Algorithm",
+    "ClassifiedKey",
     "ECAlgorithm",
     "HMACAlgorithm",
+    "KeyLike",
+    "KeyObject",
     "OKPAlgorithm",
     "RSAAlgorithm",
+    "classify_key",
     "describe_key",
     "get_algorithm",
     "is_none_algorithm",
     "load_pem",
 ]
 
-# Text that marks a key which must never be used as an HMAC secret (algorithm confusion).
-_ASYMMETRIC_KEY_MARKERS = (
-    b"-----BEGIN",
-    b"ssh-rsa",
-    b"ssh-ed25519",
-    b"ssh-ed448",
-    b"ecdsa-sha2-",
-    b"ssh-dss",
-)
 _PRIVATE_KEY_TYPES = (
     rsa.RSAPrivateKey,
     ec.EllipticCurvePrivateKey,
@@ -80,6 +81,189 @@ _KEY_OBJECT_TYPES = (
     ed448.Ed448PublicKey,
 )
 
+#: A ``cryptography`` key object of a family jwtlab signs or verifies with.
+KeyObject: TypeAlias = (
+    "rsa.RSAPrivateKey | rsa.RSAPublicKey | ec.EllipticCurvePrivateKey"
+    " | ec.EllipticCurvePublicKey | ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey"
+    " | ed448.Ed448PrivateKey | ed448.Ed448PublicKey"
+)
+#: Every form of key the algorithms accept: a secret, a key as text or bytes (PEM, DER,
+#: JWK JSON, OpenSSH), a key object, or a JWK dict.
+KeyLike: TypeAlias = "str | bytes | bytearray | dict[str, Any] | KeyObject"
+
+
+# --- what is this key? One classifier for every algorithm ---------------------------------
+
+# Byte-order marks an editor may put before a PEM file (UTF-8, UTF-16 LE/BE).
+_BYTE_ORDER_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# "-----BEGIN PUBLIC KEY-----" and RFC 4716's "---- BEGIN SSH2 PUBLIC KEY ----".
+_PEM_MARKER = re.compile(rb"----[- ]BEGIN ")
+_OPENSSH_MARKERS = (
+    b"ssh-rsa",
+    b"ssh-dss",
+    b"ssh-ed25519",
+    b"ssh-ed448",
+    b"ecdsa-sha2-",
+    b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-",
+    b"-cert-v01@openssh.com",
+)
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/_=\s-]+")
+_HEX_TEXT = re.compile(rb"[0-9A-Fa-f:\s]+")
+# The shortest DER key jwtlab reads, an Ed25519 SubjectPublicKeyInfo, is 44 bytes.
+_SHORTEST_DER_KEY = 44
+
+
+@dataclass(frozen=True)
+class ClassifiedKey:
+    """What :func:`classify_key` found: a shared ``secret`` or an asymmetric key.
+
+    ``encoding`` names the form it came in ("PEM", "DER", "JWK JSON text", ...), for
+    messages; ``load()`` returns the ``cryptography`` key object of an asymmetric key.
+    """
+
+    kind: str  # "secret" or "asymmetric"
+    encoding: str
+    secret: bytes = b""
+    source: Any = None
+
+    @property
+    def is_asymmetric(self) -> bool:
+        return self.kind == "asymmetric"
+
+    def load(self) -> Any:
+        """The key object; :class:`InvalidKeyError` if the text cannot be read."""
+        return _load_asymmetric(self.encoding, self.source)
+
+
+def classify_key(key: object) -> ClassifiedKey:
+    """Decide once what ``key`` is: a shared secret, or an asymmetric key in some encoding.
+
+    Every algorithm asks this one function, so the HMAC path and the signature paths agree
+    on what counts as a public key. Asymmetric: a key object; a JWK dict (unless ``oct``);
+    bytes or text holding a PEM block anywhere (after a byte-order mark or any other
+    prefix, including RFC 4716 SSH2 blocks), an OpenSSH key line, JWK or JWK Set JSON
+    text, DER (a key or a certificate), or base64/hex of DER. Anything else is a secret.
+    Only looks: nothing is parsed beyond what deciding needs.
+    """
+    if isinstance(key, _KEY_OBJECT_TYPES):
+        return ClassifiedKey("asymmetric", "key object", source=key)
+    if isinstance(key, dict):
+        if key.get("kty") == "oct":
+            return ClassifiedKey("secret", "oct JWK", source=key)
+        return ClassifiedKey("asymmetric", f"JWK with kty {key.get('kty')!r}", source=key)
+    if isinstance(key, str):
+        try:
+            raw = key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidKeyError(
+                "the key text holds a lone surrogate, so it is not Unicode text; pass the "
+                "key as bytes"
+            ) from None
+    elif isinstance(key, bytes | bytearray | memoryview):
+        raw = bytes(key)
+    else:
+        raise InvalidKeyError(
+            f"a key is bytes, str, a JWK dict or a cryptography key object, not "
+            f"{type(key).__name__}"
+        )
+    found = _asymmetric_encoding(raw)
+    if found is not None:
+        encoding, source = found
+        return ClassifiedKey("asymmetric", encoding, source=source)
+    return ClassifiedKey("secret", "secret", secret=raw)
+
+
+def _asymmetric_encoding(raw: bytes) -> tuple[str, Any] | None:
+    """(encoding, what to load) if ``raw`` holds an asymmetric key, else None."""
+    text = raw.strip()
+    while text.startswith(_BYTE_ORDER_MARKS):
+        text = text[2 if text[:2] in (b"\xff\xfe", b"\xfe\xff") else 3 :].lstrip()
+    if b"\x00" in text:  # UTF-16 text (Windows editors): look at it as UTF-8
+        try:
+            widened = text.decode("utf-16").encode("utf-8")
+        except UnicodeError:
+            widened = b""
+        if _PEM_MARKER.search(widened) or any(m in widened for m in _OPENSSH_MARKERS):
+            return _asymmetric_encoding(widened)
+    marker = _PEM_MARKER.search(text)
+    if marker is not None:
+        return "PEM", text[marker.start() :]
+    if any(m in text for m in _OPENSSH_MARKERS):
+        return "OpenSSH text", text
+    if text.startswith(b"{"):
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            document = None
+        if isinstance(document, dict) and ("kty" in document or "keys" in document):
+            return "JWK JSON text", document
+    if text.startswith(b"\x30") and _load_der(text) is not None:
+        return "DER", text
+    if len(text) >= _SHORTEST_DER_KEY * 4 // 3 and _BASE64_TEXT.fullmatch(text):
+        der = _base64_to_der(text)
+        if der is not None:
+            return "base64 of DER", der
+    if len(text) >= _SHORTEST_DER_KEY * 2 and _HEX_TEXT.fullmatch(text):
+        try:
+            der = bytes.fromhex(re.sub(rb"[:\s]", b"", text).decode("ascii"))
+        except ValueError:
+            der = b""
+        if der.startswith(b"\x30") and _load_der(der) is not None:
+            return "hex of DER", der
+    return None
+
+
+def _base64_to_der(text: bytes) -> bytes | None:
+    compact = re.sub(rb"[\s=]", b"", text)
+    padded = compact + b"=" * (-len(compact) % 4)
+    for alphabet in (None, b"-_"):
+        try:
+            der = base64.b64decode(padded, altchars=alphabet, validate=True)
+        except (ValueError, binascii.Error):
+            continue
+        if der.startswith(b"\x30") and _load_der(der) is not None:
+            return der
+    return None
+
+
+def _load_der(der: bytes) -> Any:
+    """The key object in DER bytes (a public key, an unencrypted private key, a
+    certificate's public key), or None."""
+    from cryptography import x509
+
+    loaders = (
+        serialization.load_der_public_key,
+        lambda data: serialization.load_der_private_key(data, password=None),
+        lambda data: x509.load_der_x509_certificate(data).public_key(),
+    )
+    for loader in loaders:
+        try:
+            return loader(der)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            continue
+    return None
+
+
+def _load_asymmetric(encoding: str, source: Any) -> Any:
+    if encoding == "key object":
+        return source
+    if encoding.startswith("JWK") and isinstance(source, dict):
+        from jwtlab.jwk import from_jwk
+
+        return from_jwk(source)
+    if encoding == "PEM":
+        return load_pem(source)
+    if encoding == "OpenSSH text":
+        try:
+            return serialization.load_ssh_public_key(source)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+            raise InvalidKeyError(f"could not read the OpenSSH key: {error}") from None
+    key_object = _load_der(source)
+    if key_object is None:
+        raise InvalidKeyError(f"could not read the {encoding} key")
+    return key_object
+
 
 def is_none_algorithm(alg: object) -> bool:
     """True for ``"none"`` in any spelling (``None``, ``NONE``, ``" nOnE "``)."""
@@ -87,18 +271,7 @@ def is_none_algorithm(alg: object) -> bool:
 
 
 def describe_key(key: object) -> str:
-    """A few words naming what kind of key this is, for error messages."""
-    if isinstance(key, str | bytes | bytearray):
-        raw = key.encode("utf-8", "replace") if isinstance(key, str) else bytes(key)
-        stripped = raw.strip()
-        if stripped.startswith(b"-----BEGIN"):
-            label = stripped.split(b"\n", 1)[0].decode("ascii", "replace").strip("- ")
-            return f"a PEM text ({label.removeprefix('BEGIN ')})"
-        if stripped.startswith(_ASYMMETRIC_KEY_MARKERS):
-            return "an OpenSSH public key"
-        return f"a {len(raw)}-byte secret"
-    if isinstance(key, dict):
-        return f"a JWK with kty {key.get('kty')!r}"
+    """A few words naming what kind of key this is, for messages; never its content."""
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         kind = "private" if isinstance(key, rsa.RSAPrivateKey) else "public"
         return f"an RSA {kind} key ({key.key_size} bits)"
@@ -111,7 +284,19 @@ def describe_key(key: object) -> str:
     if isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
         kind = "private" if isinstance(key, ed448.Ed448PrivateKey) else "public"
         return f"an Ed448 {kind} key"
-    return f"a {type(key).__name__}"
+    if isinstance(key, dict):
+        return f"a JWK with kty {excerpt(key.get('kty'))}"
+    try:
+        classified = classify_key(key)
+    except InvalidKeyError:
+        return f"a {type(key).__name__}"
+    if classified.kind == "secret":
+        return f"a {len(classified.secret)}-byte secret"
+    if classified.encoding == "PEM":
+        first_line = classified.source.split(b"\n", 1)[0].decode("ascii", "replace")
+        label = first_line.strip("- ").removeprefix("BEGIN ")
+        return f"a PEM text ({label})"
+    return f"an asymmetric key as {classified.encoding}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,6 +307,10 @@ def load_pem(pem: bytes) -> Any:
     than one signature; the same server key is used for every token.
     """
     try:
+        if b"SSH2 PUBLIC KEY" in pem:
+            return serialization.load_ssh_public_key(_rfc4716_to_openssh(pem))
+        if b"OPENSSH PRIVATE KEY" in pem:
+            return serialization.load_ssh_private_key(pem, password=None)
         if b"CERTIFICATE" in pem:
             from cryptography import x509
 
@@ -129,48 +318,48 @@ def load_pem(pem: bytes) -> Any:
         if b"PRIVATE KEY" in pem:
             return serialization.load_pem_private_key(pem, password=None)
         return serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
         raise InvalidKeyError(
             f"could not read the PEM key ({error}); pass an unencrypted PEM public key, "
             "private key or certificate, a cryptography key object, or a JWK dict"
         ) from None
 
 
+def _rfc4716_to_openssh(block: bytes) -> bytes:
+    """RFC 4716 ``---- BEGIN SSH2 PUBLIC KEY ----`` -> one OpenSSH line."""
+    lines = [line.strip() for line in block.splitlines()]
+    body = [line for line in lines if line and not line.startswith(b"----") and b":" not in line]
+    blob = base64.b64decode(b"".join(body))
+    name_length = int.from_bytes(blob[:4], "big")
+    return blob[4 : 4 + name_length] + b" " + base64.b64encode(blob)
+
+
 def _asymmetric_key(key: object, alg: str) -> Any:
-    """Turn a PEM text, JWK dict or key object into a ``cryptography`` key object."""
+    """Turn any asymmetric form of key (:func:`classify_key`) into a key object."""
     if isinstance(key, _KEY_OBJECT_TYPES):
         return key
+    classified = classify_key(key)
+    if not classified.is_asymmetric:
+        raise InvalidKeyError(
+            f"{alg} needs an asymmetric key: a PEM text, a cryptography key object or a JWK "
+            f"dict; got {describe_key(key)}. A shared secret only works with HS256/384/512"
+        )
     if isinstance(key, dict):
-        from jwtlab.jwk import from_jwk
-
         _check_jwk_fits(key, alg)
-        return from_jwk(key)
-    if isinstance(key, str | bytes | bytearray):
-        pem = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-        if pem.lstrip().startswith(b"-----BEGIN"):
-            return load_pem(pem.strip())
-        if pem.lstrip().startswith(_ASYMMETRIC_KEY_MARKERS):
-            try:
-                return serialization.load_ssh_public_key(pem.strip())
-            except (ValueError, TypeError, serialization.UnsupportedAlgorithm) as error:
-                raise InvalidKeyError(f"could not read the OpenSSH key: {error}") from None
-    raise InvalidKeyError(
-        f"{alg} needs an asymmetric key: a PEM text, a cryptography key object or a JWK "
-        f"dict; got {describe_key(key)}. A shared secret only works with HS256/384/512"
-    )
+    return classified.load()
 
 
 def _check_jwk_fits(jwk: dict, alg: str) -> None:
     """A JWK may pin its algorithm (``alg``) and its use (``use``) (RFC 7517 §4.2, §4.4)."""
     if "alg" in jwk and jwk["alg"] != alg:
         raise InvalidKeyError(
-            f"the JWK says alg {jwk['alg']!r} but it is being used for {alg!r}; "
+            f"the JWK says alg {excerpt(jwk['alg'])} but it is being used for {alg!r}; "
             "use the key only with the algorithm it was made for (RFC 7517 §4.4)"
         )
     if "use" in jwk and jwk["use"] != "sig":
         raise InvalidKeyError(
-            f"the JWK has use {jwk['use']!r}, not 'sig': it is not meant for signatures "
-            "(RFC 7517 §4.2)"
+            f"the JWK has use {excerpt(jwk['use'])}, not 'sig': it is not meant for "
+            "signatures (RFC 7517 §4.2)"
         )
 
 
@@ -180,7 +369,7 @@ class Algorithm:
     name: str
     description: str  # one phrase for the build() trace, with its spec section
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         raise NotImplementedError
 
     def sign(self, signing_input: bytes, key: Any) -> bytes:
@@ -203,45 +392,29 @@ class HMACAlgorithm(Algorithm):
         bits = hash_name.removeprefix("sha")
         self.description = f"HMAC with SHA-{bits} (RFC 7518 §3.2)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> bytes:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> bytes:
         """Return the secret as bytes; refuse public keys and (by default) short secrets.
 
         RFC 7518 §3.2: "A key of the same size as the hash output (for instance, 256
         bits for HS256) or larger MUST be used". ``allow_weak_key=True`` lifts that
         rule, for demonstrating why it exists; an empty secret is always refused.
         """
-        if isinstance(key, dict):
-            if key.get("kty") != "oct":
-                raise AlgorithmConfusionError(
-                    f"{self.name} needs a shared secret but got {describe_key(key)}, a public "
-                    "key: verifying HMAC with a public key as the secret is the "
-                    "algorithm-confusion attack. Allow only the algorithm the key is for"
-                )
+        classified = classify_key(key)
+        if classified.is_asymmetric:
+            raise AlgorithmConfusionError(
+                f"{self.name} needs a shared secret but was given {describe_key(key)}: "
+                "using an asymmetric key as an HMAC secret is the "
+                "algorithm-confusion attack, since its public half is public and anyone "
+                "could forge HMAC tokens with it. Allow only the algorithms your key is for "
+                "(e.g. algorithms=['RS256'])"
+            )
+        if classified.encoding == "oct JWK":
             from jwtlab.jwk import from_jwk
 
             _check_jwk_fits(key, self.name)
             secret = from_jwk(key)
-        elif isinstance(key, str):
-            secret = key.encode("utf-8")
-        elif isinstance(key, bytes | bytearray):
-            secret = bytes(key)
-        elif isinstance(key, _KEY_OBJECT_TYPES):
-            raise AlgorithmConfusionError(
-                f"{self.name} needs a shared secret but got {describe_key(key)}: using an "
-                "asymmetric key as an HMAC secret is the algorithm-confusion attack; "
-                "allow only the algorithms your key is for (e.g. algorithms=['RS256'])"
-            )
         else:
-            raise InvalidKeyError(
-                f"{self.name} needs a secret as bytes or str, not {type(key).__name__}"
-            )
-        if secret.lstrip().startswith(_ASYMMETRIC_KEY_MARKERS):
-            raise AlgorithmConfusionError(
-                f"{self.name} was given {describe_key(secret)} as its shared secret: a PEM or "
-                "SSH key is public, so anyone could forge HMAC tokens with it (the "
-                "algorithm-confusion attack); allow only the algorithms your key is for "
-                "(e.g. algorithms=['RS256'])"
-            )
+            secret = classified.secret
         if not secret:
             raise WeakKeyError(f"{self.name} was given an empty secret; nothing is protected")
         if len(secret) < self.digest_size and not allow_weak_key:
@@ -284,7 +457,7 @@ class RSAAlgorithm(Algorithm):
             self.padding = padding.PKCS1v15()
             self.description = f"RSASSA-PKCS1-v1_5 with SHA-{bits} (RFC 7518 §3.3)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             raise InvalidKeyError(f"{self.name} needs an RSA key, not {describe_key(key_object)}")
@@ -335,7 +508,7 @@ class ECAlgorithm(Algorithm):
             f"ECDSA using {self.jose_curve} and SHA-{bits}, signature r || s (RFC 7518 §3.4)"
         )
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             raise InvalidKeyError(f"{self.name} needs an EC key, not {describe_key(key_object)}")
@@ -393,7 +566,7 @@ class OKPAlgorithm(Algorithm):
         self.name = "EdDSA"
         self.description = "EdDSA, Ed25519 or Ed448 (RFC 8037 §3.1)"
 
-    def prepare_key(self, key: Any, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(
             key_object,

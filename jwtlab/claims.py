@@ -22,7 +22,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from jwtlab.errors import (
     ExpiredSignatureError,
@@ -35,13 +35,22 @@ from jwtlab.errors import (
     IssuedInTheFutureError,
     MillisecondNumericDateError,
     MissingRequiredClaimError,
+    excerpt,
 )
+
+#: What ``now=`` accepts everywhere: None for the clock, epoch seconds, an aware datetime.
+Now: TypeAlias = "int | float | dt.datetime | None"
+#: What ``leeway=`` accepts: seconds or a timedelta.
+Leeway: TypeAlias = "int | float | dt.timedelta"
 
 __all__ = [
     "MILLISECONDS_THRESHOLD",
+    "NUMERIC_DATE_LIMIT",
     "PUBLIC_CLAIMS",
     "REGISTERED_CLAIMS",
     "TIME_CLAIMS",
+    "Leeway",
+    "Now",
     "classify",
     "describe_duration",
     "explain_milliseconds",
@@ -112,6 +121,9 @@ PUBLIC_CLAIMS: dict[str, str] = {
 # 10**11 seconds is the year 5138; 10**11 milliseconds is March 1973. Any NumericDate
 # this large is therefore almost certainly a count of milliseconds.
 MILLISECONDS_THRESHOLD = 100_000_000_000
+# Beyond this even milliseconds make no sense (year ~5138 as milliseconds), and the number
+# is refused before any arithmetic: a 401-digit exp cannot even be divided into a float.
+NUMERIC_DATE_LIMIT = 1000 * MILLISECONDS_THRESHOLD
 
 
 def classify(name: str) -> str:
@@ -126,7 +138,7 @@ def classify(name: str) -> str:
 # --- time -------------------------------------------------------------------------------
 
 
-def resolve_now(now: Any = None) -> float:
+def resolve_now(now: Now = None) -> float:
     """The current time as epoch seconds: the clock if ``now`` is None, else ``now``.
 
     ``now`` may be int/float epoch seconds or an aware ``datetime``; a naive datetime is
@@ -148,7 +160,7 @@ def resolve_now(now: Any = None) -> float:
     raise TypeError(f"now= must be epoch seconds or an aware datetime, not {type(now).__name__}")
 
 
-def _seconds(leeway: Any) -> float:
+def _seconds(leeway: Leeway) -> float:
     if isinstance(leeway, dt.timedelta):
         return leeway.total_seconds()
     if isinstance(leeway, int | float) and not isinstance(leeway, bool):
@@ -156,7 +168,7 @@ def _seconds(leeway: Any) -> float:
     raise TypeError(f"leeway= must be seconds or a timedelta, not {type(leeway).__name__}")
 
 
-def numeric_date(value: Any, *, now: Any = None) -> int | float:
+def numeric_date(value: Any, *, now: Now = None) -> int | float:
     """Make a NumericDate (RFC 7519 §2) from an aware datetime, a timedelta or a number.
 
     - an aware ``datetime`` becomes whole seconds since the epoch;
@@ -238,7 +250,7 @@ def registered(
     not_before: Any = None,
     issued_at: Any = None,
     jwt_id: str | bool | None = None,
-    now: Any = None,
+    now: Now = None,
 ) -> dict[str, Any]:
     """Build the registered claims (RFC 7519 §4.1), leaving out those not given.
 
@@ -298,14 +310,19 @@ def with_private(claims: Mapping[str, Any], private: Mapping[str, Any]) -> dict[
 def validate(
     payload: dict[str, Any],
     *,
-    now: Any = None,
-    leeway: Any = 0,
+    now: Now = None,
+    leeway: Leeway = 0,
     audience: str | Iterable[str] | None = None,
     issuer: str | Iterable[str] | None = None,
     subject: str | None = None,
     require: Iterable[str] = (),
 ) -> None:
-    """Check the claims of a verified token; raise the matching error on the first problem."""
+    """Check the claims of a verified token; raise the matching error on the first problem.
+
+    ``require`` is a list of claim names; a bare string is a TypeError, because
+    ``require="exp"`` would otherwise quietly require the claims "e", "x" and "p".
+    """
+    require = _required_names(require)
     _validate_required(payload, require)
     _validate_numeric_dates(payload)
     current = resolve_now(now)
@@ -320,6 +337,19 @@ def validate(
     _validate_sub(payload, subject)
     _validate_aud(payload, audience)
     _validate_jti(payload)
+
+
+def _required_names(require: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(require, str | bytes):
+        raise TypeError(
+            f"require= must be a list of claim names such as [{require!r}], not the string "
+            f"{require!r}, which would be read as its letters"
+        )
+    names = tuple(require)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"require= holds claim names (strings), not {name!r}")
+    return names
 
 
 def _validate_required(payload: dict[str, Any], require: Iterable[str]) -> None:
@@ -337,15 +367,30 @@ def _validate_numeric_dates(payload: dict[str, Any]) -> None:
             kind = (
                 f"the boolean {str(value).lower()}"
                 if isinstance(value, bool)
-                else f"the {_json_type(value)} {value!r}"
+                else f"the {_json_type(value)} {excerpt(value)}"
             )
             raise InvalidNumericDateError(
                 f"{name} must be a NumericDate, a JSON number of seconds since "
                 f"1970-01-01T00:00:00Z (RFC 7519 §2), but it is {kind}; "
                 "the issuer must write it as a number"
             )
-        if abs(value) >= MILLISECONDS_THRESHOLD:
-            raise MillisecondNumericDateError(explain_milliseconds(name, value))
+        check_numeric_date_range(name, value)
+
+
+def check_numeric_date_range(name: str, value: int | float) -> None:
+    """Refuse a NumericDate that counts milliseconds, or is too large for any arithmetic.
+
+    Compares only (exact for ints of any size, and for floats); nothing is computed from
+    a value before it is known to be finite and in range.
+    """
+    if value != value or not -NUMERIC_DATE_LIMIT < value < NUMERIC_DATE_LIMIT:  # NaN, inf too
+        raise InvalidNumericDateError(
+            f"{name}={excerpt(value)} is out of range: a NumericDate counts seconds since "
+            f"1970 (RFC 7519 §2) and jwtlab reads values under {MILLISECONDS_THRESHOLD:.0e} "
+            "(the year 5138); the issuer wrote something that is not a time"
+        )
+    if abs(value) >= MILLISECONDS_THRESHOLD:
+        raise MillisecondNumericDateError(explain_milliseconds(name, value))
 
 
 def _json_type(value: object) -> str:
@@ -391,7 +436,7 @@ def _validate_iss(payload: dict[str, Any], issuer: str | Iterable[str] | None) -
     if "iss" in payload and not isinstance(payload["iss"], str):
         raise InvalidIssuerError(
             f"iss must be a string (RFC 7519 §4.1.1), not the {_json_type(payload['iss'])} "
-            f"{payload['iss']!r}"
+            f"{excerpt(payload['iss'])}"
         )
     if issuer is None:
         return
@@ -402,7 +447,7 @@ def _validate_iss(payload: dict[str, Any], issuer: str | Iterable[str] | None) -
         )
     if payload["iss"] not in choices:
         raise InvalidIssuerError(
-            f"token was issued by {payload['iss']!r}, not by {issuer!r}; accept only tokens "
+            f"token was issued by {excerpt(payload['iss'])}, not by {issuer!r}; accept only tokens "
             "from issuers you trust (RFC 7519 §4.1.1)"
         )
 
@@ -411,7 +456,7 @@ def _validate_sub(payload: dict[str, Any], subject: str | None) -> None:
     if "sub" in payload and not isinstance(payload["sub"], str):
         raise InvalidSubjectError(
             f"sub must be a string (RFC 7519 §4.1.2), not the {_json_type(payload['sub'])} "
-            f"{payload['sub']!r}; issue it as a string, e.g. str(user_id)"
+            f"{excerpt(payload['sub'])}; issue it as a string, e.g. str(user_id)"
         )
     if subject is None:
         return
@@ -421,7 +466,7 @@ def _validate_sub(payload: dict[str, Any], subject: str | None) -> None:
         )
     if payload["sub"] != subject:
         raise InvalidSubjectError(
-            f"token is about subject {payload['sub']!r}, not {subject!r} (RFC 7519 §4.1.2)"
+            f"token is about subject {excerpt(payload['sub'])}, not {subject!r} (RFC 7519 §4.1.2)"
         )
 
 
@@ -438,20 +483,20 @@ def _validate_aud(payload: dict[str, Any], audience: str | Iterable[str] | None)
     audiences = [aud] if isinstance(aud, str) else aud
     if not isinstance(audiences, list) or not all(isinstance(item, str) for item in audiences):
         raise InvalidAudienceError(
-            f"aud must be a string or an array of strings (RFC 7519 §4.1.3), not {aud!r}"
+            f"aud must be a string or an array of strings (RFC 7519 §4.1.3), not {excerpt(aud)}"
         )
     if audience is None:
         raise InvalidAudienceError(
-            f"token is addressed to audience {aud!r}, but decode() was not told who is "
-            "reading it; a recipient must find itself in aud (RFC 7519 §4.1.3): pass "
-            f"audience={audiences[0]!r} if that is you"
+            f"token is addressed to audience {excerpt(aud)}, but decode() was not told who "
+            "is reading it; a recipient must find itself in aud (RFC 7519 §4.1.3): pass "
+            f"audience={excerpt(audiences[0])} if that is you"
             if audiences
             else "token has an empty aud: it is addressed to no one (RFC 7519 §4.1.3)"
         )
     if not set(_as_choices(audience)) & set(audiences):
         raise InvalidAudienceError(
-            f"token is addressed to audience {aud!r}, not to {audience!r}; it was issued for "
-            "another recipient and must be refused (RFC 7519 §4.1.3)"
+            f"token is addressed to audience {excerpt(aud)}, not to {audience!r}; it was issued "
+            "for another recipient and must be refused (RFC 7519 §4.1.3)"
         )
 
 
@@ -459,5 +504,5 @@ def _validate_jti(payload: dict[str, Any]) -> None:
     if "jti" in payload and not isinstance(payload["jti"], str):
         raise InvalidJTIError(
             f"jti must be a string (RFC 7519 §4.1.7), not the {_json_type(payload['jti'])} "
-            f"{payload['jti']!r}"
+            f"{excerpt(payload['jti'])}"
         )

@@ -6,8 +6,11 @@ jwtlab server [--port N] [directive=value ...]
                               a server in the foreground until Ctrl-C (for redis-cli)
 jwtlab replication [--replicas N]
                               a primary and N replicas in the foreground
+jwtlab cluster [--primaries N] [--replicas-per-primary N] [directive=value ...]
+                              a Redis Cluster in the foreground (for redis-cli -c)
 jwtlab inspect TOKEN          explain a JWT's parts and claims (nothing is verified)
-jwtlab serve [--port N]       the login-flow web app (embedded server or $REDIS_URL)
+jwtlab serve [--port N] [--option A|B] [--forwarded-allow-ips ADDRESSES]
+                              the login-flow web app (embedded server or $REDIS_URL)
 """
 
 from __future__ import annotations
@@ -90,10 +93,20 @@ def _parse_directives(pairs: Sequence[str]) -> dict[str, str]:
     return directives
 
 
-def _wait_for_ctrl_c(message: str) -> None:
-    print(message, flush=True)
+def _stop_on_sigterm() -> threading.Event:
+    """An event that SIGTERM sets, so that `kill <pid>` stops the command as Ctrl-C does.
+
+    Installed before the servers start: a SIGTERM that arrives while they start, or the moment
+    the "listening" line is printed, must not kill this process with the default action and
+    leave its servers to the parent-death signal (the exit code would be -15, not 0).
+    """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for_ctrl_c(message: str, stop: threading.Event) -> None:
+    print(message, flush=True)
     try:
         while not stop.wait(0.5):
             pass
@@ -103,32 +116,56 @@ def _wait_for_ctrl_c(message: str) -> None:
 
 def cmd_server(args: argparse.Namespace) -> int:
     directives = _parse_directives(args.directives)
+    stop = _stop_on_sigterm()
     with servers.start(port=args.port, dir=args.dir, **directives) as srv:
         _wait_for_ctrl_c(
             f"{srv.engine} listening at {srv.url} (pid {srv.pid}, dir {srv.dir})\n"
-            f"Try: redis-cli -p {srv.port}    Stop: Ctrl-C (the server stops with this command)"
+            f"Try: redis-cli -p {srv.port}    Stop: Ctrl-C (the server stops with this command)",
+            stop,
         )
     return 0
 
 
 def cmd_replication(args: argparse.Namespace) -> int:
     directives = _parse_directives(args.directives)
+    stop = _stop_on_sigterm()
     with servers.replication(replicas=args.replicas, **directives) as rep:
         rep.wait_for_sync()
         lines = [f"primary  {rep.primary.url} (pid {rep.primary.pid})"]
         lines += [f"replica  {r.url} (pid {r.pid})" for r in rep.replicas]
-        _wait_for_ctrl_c("\n".join(lines) + "\nIn sync. Stop: Ctrl-C")
+        _wait_for_ctrl_c("\n".join(lines) + "\nIn sync. Stop: Ctrl-C", stop)
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    directives = _parse_directives(args.directives)
+    with servers.cluster(
+        primaries=args.primaries, replicas_per_primary=args.replicas_per_primary, **directives
+    ) as cluster:
+        lines = []
+        for node in cluster.nodes:
+            role = f"{node.role:<8}"
+            serves = servers.format_slots(node.slots) if node.role == "primary" else ""
+            follows = f"replica of {node.primary.port}" if node.primary else f"slots {serves}"
+            lines.append(f"{role} {node.url} (pid {node.pid})  {follows}")
+        first = cluster.nodes[0].port
+        _wait_for_ctrl_c(
+            "\n".join(lines) + f"\ncluster_state:ok on every node ({cluster.nodes[0].engine}).\n"
+            f"Try: redis-cli -c -p {first}    (-c follows MOVED/ASK)    Stop: Ctrl-C"
+        )
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     import jwtlab
 
-    token = args.token if args.token != "-" else sys.stdin.read().strip()
+    # Bytes from standard input: decoding them is the token check's job, which says
+    # "not ASCII" instead of a UnicodeDecodeError.
+    token = args.token if args.token != "-" else sys.stdin.buffer.read().strip()
     try:
         print(jwtlab.inspect(token))
     except jwtlab.InvalidTokenError as exc:
-        print(f"jwtlab: {exc}", file=sys.stderr)
+        print(f"jwtlab: not a readable JWT: {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -136,7 +173,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from jwtlab import web
 
-    web.serve(host=args.host, port=args.port, redis_url=args.redis_url, db_path=args.db)
+    web.serve(
+        host=args.host,
+        port=args.port,
+        redis_url=args.redis_url,
+        db_path=args.db,
+        option=args.option,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -163,19 +207,47 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
     rep.set_defaults(func=cmd_replication)
 
+    cluster = sub.add_parser("cluster", help="a Redis Cluster until Ctrl-C")
+    cluster.add_argument("--primaries", type=int, default=3)
+    cluster.add_argument("--replicas-per-primary", type=int, default=1)
+    cluster.add_argument("directives", nargs="*", help="redis.conf directives as name=value")
+    cluster.set_defaults(func=cmd_cluster)
+
     inspect = sub.add_parser("inspect", help="explain a JWT (no verification)")
     inspect.add_argument("token", help="the token, or - to read it from standard input")
     inspect.set_defaults(func=cmd_inspect)
 
-    serve = sub.add_parser("serve", help="the login-flow web app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = sub.add_parser(
+        "serve",
+        help="the login-flow web app until Ctrl-C or SIGTERM",
+        description="Serve the notes' login flows over HTTP until Ctrl-C or SIGTERM.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument(
         "--redis-url",
         default=os.environ.get("REDIS_URL") or None,
-        help="default: $REDIS_URL, else an embedded server",
+        help="default: $REDIS_URL, else an embedded server stopped on exit",
     )
-    serve.add_argument("--db", default=None, help="SQLite file for users (default: jwtlab.db)")
+    serve.add_argument(
+        "--db",
+        default=None,
+        help="SQLite file of the members (default: ./jwtlab-users.sqlite3); its namespace "
+        "keeps this app's Redis keys apart from another app's",
+    )
+    serve.add_argument(
+        "--option",
+        choices=["A", "B"],
+        default="B",
+        help="flow 2: A = the login token opens every room; B = a token per opened room",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="ADDRESSES",
+        help="proxies (comma-separated) whose X-Forwarded-For is believed; default: none, "
+        "the client is the TCP peer (set it only behind a reverse proxy you run)",
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 

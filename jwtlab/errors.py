@@ -4,17 +4,29 @@ The names mirror PyJWT's (``jwt.exceptions``) wherever PyJWT has one, so that wh
 student learns here carries over. jwtlab adds finer subclasses, each for one reason a
 token is refused; every one of them is still a subclass of the PyJWT-named class a
 PyJWT user would catch. Catch :class:`InvalidTokenError` to refuse any bad token,
-:class:`InvalidKeyError` for a key that cannot be used, or :class:`JwtlabError` for both::
+:class:`InvalidKeyError` for a key that cannot be used, or :class:`JwtlabError` for both.
+
+The rule that decides which side an error is on: whatever the *token* controls (its
+bytes, its ``alg`` among several allowed, its ``kid``) ends in an
+:class:`InvalidTokenError`, so a server that catches it refuses every bad token; a key
+error that the caller alone caused (a short secret, the wrong key type for the only
+algorithm allowed) is an :class:`InvalidKeyError` only, so it surfaces as the
+programming error it is instead of being mistaken for a bad token. Messages echo what a
+token contains only in shortened form (:func:`excerpt`) and never key material::
 
     JwtlabError
     ├── InvalidKeyError                 the key does not fit the algorithm
     │   ├── WeakKeyError                HMAC secret shorter than the hash, RSA < 2048 bits
-    │   ├── KeyNotFoundError            no key in the key set has the token's kid
+    │   ├── KeyNotFoundError            (also an InvalidTokenError) no key has the token's kid
+    │   ├── KeyMismatchError            (also an InvalidTokenError) the key the token chose
+    │   │                               (by alg or kid) does not fit its alg
     │   └── AlgorithmConfusionError     (also an InvalidAlgorithmError) public key as HMAC secret
     └── InvalidTokenError
         ├── DecodeError                 the token is not well formed
         │   ├── TokenTooLargeError, SegmentCountError, Base64urlError
-        │   ├── InvalidJSONError ── DuplicateMemberError, JSONNestingError
+        │   ├── InvalidJSONError ── DuplicateMemberError, JSONNestingError,
+        │   │                       InvalidUnicodeError, NumberOutOfRangeError
+        │   ├── InvalidHeaderError      a header parameter of the wrong type (RFC 7515 §4.1)
         │   ├── UnsupportedCriticalHeaderError, UnencodedPayloadError
         │   ├── InvalidNumericDateError ── MillisecondNumericDateError
         │   └── InvalidSignatureError ── MalformedSignatureError
@@ -36,6 +48,7 @@ __all__ = [
     "ImmatureSignatureError",
     "InvalidAlgorithmError",
     "InvalidAudienceError",
+    "InvalidHeaderError",
     "InvalidIssuedAtError",
     "InvalidIssuerError",
     "InvalidJSONError",
@@ -45,20 +58,46 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidSubjectError",
     "InvalidTokenError",
+    "InvalidUnicodeError",
     "IssuedInTheFutureError",
     "JSONNestingError",
     "JwtlabError",
+    "KeyMismatchError",
     "KeyNotFoundError",
     "MalformedSignatureError",
     "MillisecondNumericDateError",
     "MissingRequiredClaimError",
+    "NumberOutOfRangeError",
     "SegmentCountError",
     "TokenTooLargeError",
     "UnencodedPayloadError",
     "UnsecuredAlgorithmError",
     "UnsupportedCriticalHeaderError",
     "WeakKeyError",
+    "excerpt",
 ]
+
+#: Longest echo of a token's content in an error message, in characters.
+EXCERPT_LENGTH = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
+    """``repr(value)`` cut to ``limit`` characters: how messages echo what a token holds.
+
+    A token is attacker input: echoed whole, a 16 KiB claim would flood the logs. The
+    repr of a huge integer is not even computed (Python refuses ints over 4300 digits).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    if isinstance(value, str | bytes) and len(value) > limit:
+        value = value[: limit + 1]  # enough to know it is longer; repr stays cheap
+    elif isinstance(value, list | dict) and len(value) > 8:
+        return f"<a JSON {'array' if isinstance(value, list) else 'object'} of {len(value)} items>"
+    try:
+        text = repr(value)
+    except ValueError:  # a nested integer too long to print
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class JwtlabError(Exception):
@@ -76,15 +115,29 @@ class WeakKeyError(InvalidKeyError):
     """The key is too weak for the algorithm (RFC 7518 §3.2 HMAC, §3.3 RSA)."""
 
 
-class KeyNotFoundError(InvalidKeyError):
-    """A key set was given but none of its keys matches the token's ``kid``."""
-
-
 # --- tokens -----------------------------------------------------------------------------
 
 
 class InvalidTokenError(JwtlabError):
     """Base of every reason to refuse a token."""
+
+
+class KeyNotFoundError(InvalidKeyError, InvalidTokenError):
+    """A key set was given but none of its keys matches the token's ``kid``.
+
+    Also an :class:`InvalidTokenError`: the token chose the ``kid`` (or left it out),
+    so a server catching token errors must refuse it, not crash.
+    """
+
+
+class KeyMismatchError(InvalidKeyError, InvalidTokenError):
+    """The key the token's ``alg`` or ``kid`` selected does not fit that algorithm.
+
+    E.g. ``algorithms=["RS256", "ES256"]`` with an RSA key and a token saying ES256, or a
+    ``kid`` naming an EC key in a set while the token says RS256. The token made the
+    choice, so it is refused as a token; with one algorithm and one key, the same misfit
+    is the caller's and stays a plain :class:`InvalidKeyError`.
+    """
 
 
 class DecodeError(InvalidTokenError):
@@ -113,6 +166,21 @@ class DuplicateMemberError(InvalidJSONError):
 
 class JSONNestingError(InvalidJSONError):
     """The JSON nests deeper than ``jwtlab.token.MAX_JSON_DEPTH``."""
+
+
+class InvalidUnicodeError(InvalidJSONError):
+    """A JSON string holds a lone surrogate such as ``"\\ud800"``: not Unicode text.
+
+    I-JSON (RFC 7493 §2.1) forbids it; such a string cannot even be written out as UTF-8.
+    """
+
+
+class NumberOutOfRangeError(InvalidJSONError):
+    """A JSON number beyond what an IEEE 754 double holds (I-JSON, RFC 7493 §2.2)."""
+
+
+class InvalidHeaderError(DecodeError):
+    """A header parameter has the wrong type or value (RFC 7515 §4.1, RFC 7797 §3)."""
 
 
 class UnsupportedCriticalHeaderError(DecodeError):

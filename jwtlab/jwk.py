@@ -27,8 +27,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from jwtlab.algorithms import KeyObject
 from jwtlab.b64 import b64url_decode, b64url_encode
-from jwtlab.errors import Base64urlError, InvalidKeyError, KeyNotFoundError
+from jwtlab.errors import Base64urlError, InvalidKeyError, KeyNotFoundError, excerpt
 
 __all__ = ["KeySet", "from_jwk", "key_set", "public_jwk", "thumbprint", "to_jwk"]
 
@@ -57,23 +58,43 @@ def _int_to_b64(value: int) -> str:
     return b64url_encode(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
 
 
+# Messages about these members never show their value: they are the secret.
+SECRET_MEMBERS = frozenset({"k", "d", "p", "q", "dp", "dq", "qi", "oth", "r", "t"})
+
+
 def _member(jwk: dict[str, Any], name: str) -> bytes:
+    kty = excerpt(jwk.get("kty"))
     if name not in jwk:
         raise InvalidKeyError(
-            f"the {jwk.get('kty')} JWK has no {name!r} member; "
-            f"{jwk.get('kty')} keys need {_THUMBPRINT_MEMBERS.get(jwk.get('kty'), ())}"
+            f"the {kty} JWK has no {name!r} member; "
+            f"{kty} keys need {_THUMBPRINT_MEMBERS.get(jwk.get('kty'), ())}"  # type: ignore[arg-type]
         )
     value = jwk[name]
     if not isinstance(value, str):
-        raise InvalidKeyError(f"JWK member {name!r} must be a base64url string, not {value!r}")
+        raise InvalidKeyError(
+            f"JWK member {name!r} must be a base64url string, not a {type(value).__name__}"
+        )
     try:
         return b64url_decode(value, what=f"JWK member {name!r}")
     except Base64urlError as error:
+        if name in SECRET_MEMBERS:  # the message would quote a character of the secret
+            raise InvalidKeyError(
+                f"JWK member {name!r} is not strict unpadded base64url (RFC 7515 §2); "
+                "its value is not shown because it is key material"
+            ) from None
         raise InvalidKeyError(str(error)) from None
 
 
 def _int_member(jwk: dict[str, Any], name: str) -> int:
-    return int.from_bytes(_member(jwk, name), "big")
+    """A Base64urlUInt member (RFC 7518 §2): big-endian, in the fewest octets."""
+    octets = _member(jwk, name)
+    if len(octets) > 1 and octets[0] == 0:
+        raise InvalidKeyError(
+            f"JWK member {name!r} starts with a zero octet; a Base64urlUInt uses the minimum "
+            "number of octets (RFC 7518 §2, §6.3.1.1), so the key was written by a "
+            "non-conforming encoder: drop the leading zero octets"
+        )
+    return int.from_bytes(octets, "big")
 
 
 def from_jwk(jwk: dict[str, Any] | str) -> Any:
@@ -81,8 +102,8 @@ def from_jwk(jwk: dict[str, Any] | str) -> Any:
     if isinstance(jwk, str | bytes):
         try:
             jwk = json.loads(jwk)
-        except ValueError as error:
-            raise InvalidKeyError(f"the JWK is not valid JSON: {error}") from None
+        except (ValueError, RecursionError):  # the message would quote the text: a secret
+            raise InvalidKeyError("the JWK text is not valid JSON") from None
     if not isinstance(jwk, dict):
         raise InvalidKeyError(f"a JWK is a JSON object (a dict), not {type(jwk).__name__}")
     kty = jwk.get("kty")
@@ -98,9 +119,11 @@ def from_jwk(jwk: dict[str, Any] | str) -> Any:
     except ValueError as error:
         if isinstance(error, InvalidKeyError):
             raise
-        raise InvalidKeyError(f"the {kty} JWK does not describe a valid key: {error}") from None
+        raise InvalidKeyError(
+            f"the {excerpt(kty)} JWK does not describe a valid key: {error}"
+        ) from None
     raise InvalidKeyError(
-        f"unknown JWK kty {kty!r}; jwtlab reads 'RSA', 'EC', 'OKP' and 'oct' (RFC 7518 §6.1)"
+        f"unknown JWK kty {excerpt(kty)}; jwtlab reads 'RSA', 'EC', 'OKP' and 'oct' (RFC 7518 §6.1)"
     )
 
 
@@ -122,7 +145,7 @@ def _rsa_from_jwk(jwk: dict[str, Any]) -> Any:
 def _ec_from_jwk(jwk: dict[str, Any]) -> Any:
     crv = jwk.get("crv")
     if crv not in _EC_CURVES:
-        raise InvalidKeyError(f"unknown EC crv {crv!r}; jwtlab reads {list(_EC_CURVES)}")
+        raise InvalidKeyError(f"unknown EC crv {excerpt(crv)}; jwtlab reads {list(_EC_CURVES)}")
     curve = _EC_CURVES[crv]()
     size = (curve.key_size + 7) // 8
     coordinates = {name: _member(jwk, name) for name in ("x", "y")}
@@ -137,14 +160,16 @@ def _ec_from_jwk(jwk: dict[str, Any]) -> Any:
     )
     if "d" not in jwk:
         return public_numbers.public_key()
-    return ec.EllipticCurvePrivateNumbers(_int_member(jwk, "d"), public_numbers).private_key()
+    # EC d is fixed-size (RFC 7518 §6.2.2.1), so a leading zero octet is right here.
+    private_value = int.from_bytes(_member(jwk, "d"), "big")
+    return ec.EllipticCurvePrivateNumbers(private_value, public_numbers).private_key()
 
 
 def _okp_from_jwk(jwk: dict[str, Any]) -> Any:
     crv = jwk.get("crv")
     if crv not in _OKP_KEY_TYPES:
         raise InvalidKeyError(
-            f"OKP crv {crv!r} is not a signature curve; jwtlab reads {list(_OKP_KEY_TYPES)} "
+            f"OKP crv {excerpt(crv)} is not a signature curve; jwtlab reads {list(_OKP_KEY_TYPES)} "
             "(RFC 8037 §2)"
         )
     public_type, private_type, _ = _OKP_KEY_TYPES[crv]
@@ -162,7 +187,9 @@ def _raw_public(key: Any) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def to_jwk(key: Any, *, kid: str | None = None, **members: Any) -> dict[str, Any]:
+def to_jwk(
+    key: KeyObject | bytes | bytearray | str, *, kid: str | None = None, **members: Any
+) -> dict[str, Any]:
     """A key object (or a secret as ``bytes``/``str``) -> its JWK dict.
 
     A private key gives a private JWK (public members plus ``d`` ...); use
@@ -247,7 +274,9 @@ def _okp_to_jwk(key: Any) -> dict[str, Any]:
     return jwk
 
 
-def public_jwk(key: Any, *, kid: str | None = None, **members: Any) -> dict[str, Any]:
+def public_jwk(
+    key: KeyObject | dict[str, Any], *, kid: str | None = None, **members: Any
+) -> dict[str, Any]:
     """The public JWK of a key object or a private JWK dict: what may be published."""
     if isinstance(key, dict):
         key = from_jwk(key)
@@ -267,7 +296,7 @@ def thumbprint(key: Any, hash_name: str = "sha256") -> str:
     jwk = key if isinstance(key, dict) else to_jwk(key)
     kty = jwk.get("kty")
     if kty not in _THUMBPRINT_MEMBERS:
-        raise InvalidKeyError(f"no thumbprint for JWK kty {kty!r} (RFC 7638 §3.2)")
+        raise InvalidKeyError(f"no thumbprint for JWK kty {excerpt(kty)} (RFC 7638 §3.2)")
     required = {}
     for name in _THUMBPRINT_MEMBERS[kty]:
         if name not in jwk:
@@ -289,13 +318,19 @@ class KeySet:
         self.keys = [dict(jwk) for jwk in keys]
         for jwk in self.keys:
             if not isinstance(jwk.get("kty"), str):
-                raise InvalidKeyError(f"every key in a JWK Set needs a kty: {jwk!r}")
+                raise InvalidKeyError(
+                    f"every key in a JWK Set needs a kty; the key with kid "
+                    f"{excerpt(jwk.get('kid'))} has none (its members: {sorted(jwk)})"
+                )
 
     @classmethod
     def from_dict(cls, jwks: dict[str, Any] | str) -> KeySet:
         """Read ``{"keys": [...]}`` (a dict or its JSON text)."""
         if isinstance(jwks, str):
-            jwks = json.loads(jwks)
+            try:
+                jwks = json.loads(jwks)
+            except (ValueError, RecursionError):  # the message would quote the text
+                raise InvalidKeyError("the JWK Set text is not valid JSON") from None
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise InvalidKeyError('a JWK Set is a JSON object {"keys": [...]} (RFC 7517 §5)')
         return cls(jwks["keys"])
@@ -307,8 +342,8 @@ class KeySet:
                 return jwk
         known = [jwk.get("kid") for jwk in self.keys]
         raise KeyNotFoundError(
-            f"no key in the key set has kid {kid!r} (known: {known}); the key may have been "
-            "rotated out, or the token comes from another issuer"
+            f"no key in the key set has kid {excerpt(kid)} (known: {excerpt(known, 120)}); the "
+            "key may have been rotated out, or the token comes from another issuer"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -324,15 +359,28 @@ class KeySet:
         return f"KeySet(kids={[jwk.get('kid') for jwk in self.keys]})"
 
 
-def key_set(keys: Iterable[Any], *, public: bool = True) -> KeySet:
+def key_set(
+    keys: Iterable[KeyObject | dict[str, Any] | bytes | str], *, public: bool = True
+) -> KeySet:
     """A :class:`KeySet` from key objects or JWKs; each gets ``kid`` = its thumbprint if it
-    has none. With ``public=True`` (the default) only public halves go in: what a JWKS
-    endpoint serves.
+    has none.
+
+    With ``public=True`` (the default) only public halves go in: what a JWKS endpoint
+    serves. A shared secret (an ``oct`` JWK, or bytes/str) has no public half, so it is
+    refused with :class:`InvalidKeyError` rather than published; build a private set
+    of secrets with ``public=False`` (a verifier's own key store, never served).
     """
     jwks = []
-    for key in keys:
+    for position, key in enumerate(keys):
         jwk = dict(key) if isinstance(key, dict) else to_jwk(key)
-        if public and jwk.get("kty") != "oct":
+        if public and jwk.get("kty") == "oct":
+            raise InvalidKeyError(
+                f"key {position} (kid {excerpt(jwk.get('kid'))}) is a shared secret (kty "
+                "'oct'): it has no public half, and publishing it would let anyone sign "
+                "tokens. Leave it out of the published set, or pass public=False for a "
+                "private key store"
+            )
+        if public:
             extra = {name: jwk[name] for name in ("kid", "alg", "use") if name in jwk}
             jwk = public_jwk(jwk, **extra)
         jwk.setdefault("kid", thumbprint(jwk))

@@ -197,13 +197,30 @@ def expiry_delays(delays_by_run: dict[str, list[float]]):
     return fig
 
 
-def keys_left(seconds: list[float], counts: list[int], *, title: str):
-    """Keys still in memory (``DBSIZE``) against time since the active cycle was switched on."""
+def keys_left(
+    seconds: list[float], counts: list[int], *, title: str, time_caps: list[int] | None = None
+):
+    """Keys still in memory (``DBSIZE``) against time since the active cycle was switched on.
+
+    ``time_caps``, if given, is ``expired_time_cap_reached_count`` read with each sample: the
+    cycles so far that ran out of their time budget, drawn as a step line on a second axis.
+    """
     fig, ax = figure(
         title, "time since the active cycle was switched on (s)", "keys still in memory"
     )
-    ax.plot(seconds, counts)
+    # Steps, not a slope: the cycles delete in bursts; a dot per sample shows where none was taken.
+    ax.step(seconds, counts, where="post", marker=".", label="keys still in memory (DBSIZE)")
     ax.set_ylim(bottom=0)
+    if time_caps is not None:
+        caps_axis = ax.twinx()
+        caps_axis.step(
+            seconds, time_caps, where="post", color=COLOURS["red"], label="cycles out of time"
+        )
+        caps_axis.set_ylabel("cycles that ran out of their time budget")
+        caps_axis.set_ylim(bottom=0)
+        caps_axis.yaxis.get_major_locator().set_params(integer=True)
+        lines = ax.get_lines() + caps_axis.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     return fig
 
 

@@ -17,7 +17,7 @@ class                      Redis commands                        what it allows
 
 Time is injectable: every ``hit`` takes ``now`` (seconds, any origin: a Unix time or
 0.0 for a synthetic schedule), and the constructors take a ``clock`` used when ``now``
-is not given (``time.time`` by default; a :class:`jwtlab.auth.clock.ManualClock` works).
+is not given (``time.time`` by default; a :class:`jwtlab.clock.ManualClock` works).
 The Lua scripts receive ``now`` as an argument instead of calling ``TIME``, so a replayed
 schedule gives the same decisions on every run and every engine.
 
@@ -38,11 +38,13 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+
+from jwtlab.clock import Clock
 
 __all__ = [
     "Decision",
@@ -52,8 +54,6 @@ __all__ = [
     "bursty_schedule",
     "replay",
 ]
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""JWS compact serialization: make, check and explain a JWT (RFC 7515 §7.1, RFC 7519 §7).
+"""JWS compact serialization: sign and verify a JWT (RFC 7515 §7.1, RFC 7519 §7).
+
+This module signs and verifies (PyJWT's ``api_jws`` and ``api_jwt``); explaining a
+token, :func:`jwtlab.build` and :func:`jwtlab.inspect`, lives in :mod:`jwtlab.explain`,
+which imports from here.
 
 A JWT in compact form is three base64url segments joined by dots (RFC 7515 §7.1)::
 
     BASE64URL(UTF8(JWS Protected Header)) . BASE64URL(JWS Payload) . BASE64URL(JWS Signature)
 
 **Creating** one (RFC 7519 §7.1, RFC 7515 §5.1), the steps of :func:`encode` and
-:func:`build`, in order:
+:func:`jwtlab.build`, in order:
 
-1. the protected header, e.g. ``{"alg":"HS256","typ":"JWT"}``, as UTF-8 JSON;
+1. the protected header, e.g. ``{"alg":"HS256","typ":"JWT"}``, as UTF-8 JSON, its
+   members sorted by name (so ``typ`` may come after ``alg`` whatever order you gave);
 2. its base64url: the first segment;
 3. the claims set (the payload) as UTF-8 JSON;
 4. its base64url: the second segment;
@@ -20,10 +25,12 @@ A JWT in compact form is three base64url segments joined by dots (RFC 7515 §7.1
 
 1. refuse a token longer than :data:`MAX_TOKEN_LENGTH`; split it into exactly three
    segments of strict base64url;
-2. decode the protected header: base64url, UTF-8, JSON with no duplicate member names
-   and no deeper than :data:`MAX_JSON_DEPTH`, and an object;
-3. check the header: ``alg`` present, not ``none``, in the caller's allow-list;
-   no unsupported ``crit``; no ``b64: false``;
+2. decode the protected header: base64url, UTF-8, I-JSON (no duplicate member names, no
+   lone surrogates, no number beyond a double's range) no deeper than
+   :data:`MAX_JSON_DEPTH`, and an object;
+3. check the header: ``alg`` present, not ``none``, in the caller's allow-list; every
+   registered parameter of the type RFC 7515 §4.1 gives it; ``crit`` naming only
+   extensions jwtlab understands (``b64``, RFC 7797); no ``b64: false``;
 4. decode the signature;
 5. verify the signature over the signing input with the key;
 6. only then decode the payload (the claims set) the same way as the header;
@@ -32,50 +39,77 @@ A JWT in compact form is three base64url segments joined by dots (RFC 7515 §7.1
 
 Steps 1–5 are the JWS layer, :func:`decode_jws` (payload returned as bytes); steps 6–7
 make it a JWT (:func:`decode_complete`, :func:`decode`).
+
+**The refusal contract.** Whatever the token controls ends in an
+:class:`~jwtlab.errors.InvalidTokenError` with a short message, never another exception:
+numbers are checked to be finite and in range before any arithmetic, strings to be
+Unicode, header parameters to have their registered types, and a key chosen by the
+token's ``alg`` or ``kid`` that does not fit is the token's fault
+(:class:`~jwtlab.errors.KeyMismatchError`). :func:`encode` refuses to write a header
+that :func:`decode` would refuse.
+
+**ECDSA signatures are malleable, and accepted.** For every ES* signature ``(r, s)`` the
+pair ``(r, n - s)`` verifies too (the "high-s" twin). jwtlab accepts both, as PyJWT and
+joserfc do and as RFC 7518 §3.4 allows: it forges nothing, since only the key holder can
+make the first one. It matters only where the token *string* is used as an identifier
+(a deny-list or a replay cache keyed by the whole token): a second spelling of the same
+token would slip past it. Key such lists by ``jti`` instead.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from jwtlab import claims as claims_module
-from jwtlab.algorithms import Algorithm, describe_key, get_algorithm, is_none_algorithm
+from jwtlab.algorithms import Algorithm, KeyLike, get_algorithm, is_none_algorithm
 from jwtlab.b64 import b64url_decode, b64url_encode, decode_checked_alphabet
+from jwtlab.claims import Leeway, Now
 from jwtlab.errors import (
     DecodeError,
     DuplicateMemberError,
     InvalidAlgorithmError,
+    InvalidHeaderError,
     InvalidJSONError,
+    InvalidKeyError,
     InvalidSignatureError,
+    InvalidTokenError,
+    InvalidUnicodeError,
     JSONNestingError,
+    KeyMismatchError,
     KeyNotFoundError,
+    NumberOutOfRangeError,
     SegmentCountError,
     TokenTooLargeError,
     UnencodedPayloadError,
     UnsecuredAlgorithmError,
     UnsupportedCriticalHeaderError,
+    excerpt,
 )
 from jwtlab.jwk import KeySet
 
 __all__ = [
+    "HEADER_PARAMETER_TYPES",
     "MAX_JSON_DEPTH",
     "MAX_TOKEN_LENGTH",
-    "Build",
-    "Inspection",
-    "Step",
-    "build",
+    "UNDERSTOOD_CRITICAL_PARAMETERS",
+    "VerificationKey",
     "decode",
     "decode_complete",
     "decode_jws",
     "encode",
     "get_unverified_header",
-    "inspect",
+    "header_problem",
+    "parse_json_object",
+    "split_compact",
 ]
+
+#: What ``decode`` verifies with: any :data:`~jwtlab.algorithms.KeyLike`, or a JWK Set.
+VerificationKey: TypeAlias = "KeyLike | KeySet"
 
 #: Longest token :func:`decode` reads, in characters. 16 KiB is twice what most web
 #: servers accept in one HTTP header (nginx: 8 KiB) and far above any honest JWT.
@@ -98,7 +132,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         for name, _ in pairs:
             if name in seen:
                 raise DuplicateMemberError(
-                    f"member name {name!r} appears twice in one JSON object; RFC 7515 §5.2 "
+                    f"member name {excerpt(name)} appears twice in one JSON object; RFC 7515 §5.2 "
                     "and RFC 7519 §4 require unique names, because two parsers could each "
                     "keep a different value"
                 )
@@ -110,9 +144,59 @@ def _refuse_constant(name: str) -> float:
     raise InvalidJSONError(f"{name} is not JSON (RFC 8259 §6 has no NaN or Infinity)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 parses as inf: out of the double's range
+        raise NumberOutOfRangeError(
+            f"the number {excerpt(text)} is beyond the range of an IEEE 754 double; I-JSON "
+            "(RFC 7493 §2.2) numbers stay within it"
+        )
+    return value
+
+
+# Integers of more digits than this exceed the largest double (about 1.8e308).
+_LONGEST_INTEGER = 308
+
+
+def _integer_in_range(text: str) -> int:
+    if len(text) > _LONGEST_INTEGER and len(text.lstrip("-")) > _LONGEST_INTEGER:
+        raise NumberOutOfRangeError(
+            f"an integer of {len(text.lstrip('-'))} digits is beyond the range of an IEEE 754 "
+            "double; I-JSON (RFC 7493 §2.2) numbers stay within it"
+        )
+    return int(text)
+
+
 _JSON_DECODER = json.JSONDecoder(
-    object_pairs_hook=_object_without_duplicates, parse_constant=_refuse_constant
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+    parse_int=_integer_in_range,
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_path(value: Any, path: str = "") -> str | None:
+    """Where in a parsed JSON value a string holds a lone surrogate (``"\\ud800"``), or None.
+
+    Escaped surrogate *pairs* are joined into one character by the parser, so any
+    surrogate left over is a lone one: not Unicode, refused by I-JSON (RFC 7493 §2.1).
+    """
+    if isinstance(value, str):
+        return path or "the value" if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for name, member in value.items():
+            if _SURROGATE.search(name):
+                return f"a member name in {path or 'the object'}"
+            found = lone_surrogate_path(member, f"{path}.{name}" if path else name)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = lone_surrogate_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _nesting_depth(text: str) -> int:
@@ -157,43 +241,87 @@ def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
             )
     try:
         value = _JSON_DECODER.decode(text)
+    except InvalidTokenError:
+        raise
     except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
-        raise InvalidJSONError(f"the {what} is not valid JSON: {error}") from None
+        raise InvalidJSONError(
+            f"the {what} is not valid JSON: {excerpt(str(error), 120)}"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidJSONError(
             f"the {what} is JSON but a {type(value).__name__}, not an object; a JWT's header "
             "and claims set are JSON objects (RFC 7519 §7.2 steps 4 and 10)"
         )
+    # Only an escape can make a surrogate (UTF-8 decoding refuses encoded ones).
+    if "\\u" in text:
+        where = lone_surrogate_path(value)
+        if where:
+            raise InvalidUnicodeError(
+                f"the {what} holds a lone surrogate (a \\ud800-\\udfff escape without its "
+                f"pair) in {excerpt(where)}: not Unicode text, refused by I-JSON (RFC 7493 "
+                "§2.1); the issuer must write valid Unicode"
+            )
     return value
 
 
-def _to_json(value: dict[str, Any], *, sort_keys: bool = False) -> bytes:
-    """Compact JSON, as PyJWT writes it, so that both libraries make the same tokens."""
+def to_json(value: dict[str, Any], what: str, *, sort_keys: bool = False) -> bytes:
+    """Compact JSON, as PyJWT writes it, so that both libraries make the same tokens.
+
+    Refuses what :func:`parse_json_object` would refuse on the way back: lone surrogates
+    and integers beyond a double's range (NaN and infinity: ``allow_nan=False``).
+    """
     try:
-        return json.dumps(
-            value, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False
-        ).encode("utf-8")
+        text = json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"cannot write the claims as JSON: {error}") from None
+        raise TypeError(f"cannot write the {what} as JSON: {error}") from None
+    if "\\ud" in text:  # ensure_ascii writes every non-BMP character as a pair of these
+        where = lone_surrogate_path(value)
+        if where:
+            raise ValueError(
+                f"the {what} holds a lone surrogate in {where}: not Unicode text; "
+                "decode() would refuse the token (I-JSON, RFC 7493 §2.1)"
+            )
+    if _LONG_DIGIT_RUN.search(text):
+        raise ValueError(
+            f"the {what} holds an integer beyond the range of an IEEE 754 double; "
+            "decode() would refuse the token (I-JSON, RFC 7493 §2.2)"
+        )
+    return text.encode("utf-8")
+
+
+_LONG_DIGIT_RUN = re.compile(rf"\d{{{_LONGEST_INTEGER + 1}}}")
 
 
 # --- creating (RFC 7519 §7.1) -----------------------------------------------------------
 
 
-def _protected_header(algorithm: str, headers: dict[str, Any] | None) -> dict[str, Any]:
-    """``{"alg": ..., "typ": "JWT"}`` plus the caller's fields (``alg`` cannot be overridden)."""
+def protected_header(algorithm: str, headers: dict[str, Any] | None) -> dict[str, Any]:
+    """``{"alg": ..., "typ": "JWT"}`` plus the caller's fields (``alg`` cannot be overridden).
+
+    ``typ`` is optional (RFC 7519 §5.1): ``headers={"typ": None}`` leaves it out, as in
+    PyJWT. A header that :func:`decode` would refuse is a ``ValueError`` here.
+    """
     header: dict[str, Any] = {"typ": "JWT", "alg": algorithm}
     if headers:
+        if not isinstance(headers, dict):
+            raise TypeError(f"headers= must be a dict, not {type(headers).__name__}")
         if "alg" in headers and headers["alg"] != algorithm:
             raise ValueError(
                 f"headers= says alg {headers['alg']!r} but algorithm={algorithm!r}; "
                 "choose the algorithm with algorithm= only"
             )
         header.update(headers)
+        if header.get("typ", "") is None:
+            del header["typ"]
+    problem = header_problem(header)
+    if problem is not None:
+        raise ValueError(
+            f"{problem[1]}; decode() would refuse this token, so encode() does not make it"
+        )
     return header
 
 
-def _claims_with_numeric_dates(payload: dict[str, Any]) -> dict[str, Any]:
+def claims_with_numeric_dates(payload: dict[str, Any]) -> dict[str, Any]:
     """Turn aware datetimes in exp/nbf/iat into NumericDates, as PyJWT does."""
     if not isinstance(payload, dict):
         raise TypeError(f"the payload must be a dict of claims, not {type(payload).__name__}")
@@ -206,7 +334,7 @@ def _claims_with_numeric_dates(payload: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def _algorithm_for_signing(algorithm: str) -> Algorithm:
+def algorithm_for_signing(algorithm: str) -> Algorithm:
     if is_none_algorithm(algorithm):
         raise ValueError(
             "jwtlab does not make unsecured tokens (alg 'none', RFC 7518 §3.6): "
@@ -217,7 +345,7 @@ def _algorithm_for_signing(algorithm: str) -> Algorithm:
 
 def encode(
     payload: dict[str, Any],
-    key: Any,
+    key: KeyLike,
     algorithm: str = "HS256",
     headers: dict[str, Any] | None = None,
     *,
@@ -227,18 +355,21 @@ def encode(
 
     ``key``: a secret (``bytes``/``str``) for HS*; a private key as PEM, a
     ``cryptography`` key object or a JWK dict for the others. ``headers`` adds header
-    fields such as ``kid``. Datetimes in ``exp``/``nbf``/``iat`` become NumericDates.
+    fields such as ``kid`` (``{"typ": None}`` leaves ``typ`` out); a header that
+    :func:`decode` would refuse (``b64: false``, an unknown ``crit``, a ``kid`` that is
+    not a string) is a ``ValueError``. Datetimes in ``exp``/``nbf``/``iat`` become
+    NumericDates.
     ``allow_weak_key=True`` accepts an HMAC secret shorter than the hash output (or an RSA
     key under 2048 bits), which RFC 7518 §3.2 forbids; use it only to study weak keys.
     The result is the same string :func:`build` produces, and for deterministic
     algorithms the same as PyJWT's ``jwt.encode``.
     """
-    signer = _algorithm_for_signing(algorithm)
-    signing_key = _prepare_key(signer, key, allow_weak_key)
-    protected = _protected_header(algorithm, headers)
-    header_json = _to_json(protected, sort_keys=True)
+    signer = algorithm_for_signing(algorithm)
+    signing_key = prepare_key(signer, key, allow_weak_key)
+    protected = protected_header(algorithm, headers)
+    header_json = to_json(protected, "header", sort_keys=True)
     header_segment = b64url_encode(header_json)
-    payload_json = _to_json(_claims_with_numeric_dates(payload))
+    payload_json = to_json(claims_with_numeric_dates(payload), "claims")
     payload_segment = b64url_encode(payload_json)
     signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
     signature = signer.sign(signing_input, signing_key)
@@ -252,7 +383,7 @@ _PREPARED_KEYS: dict[tuple[Any, ...], Any] = {}
 _PREPARED_KEYS_LIMIT = 256
 
 
-def _prepare_key(algorithm: Algorithm, key: Any, allow_weak_key: bool) -> Any:
+def prepare_key(algorithm: Algorithm, key: KeyLike, allow_weak_key: bool) -> Any:
     """``algorithm.prepare_key(key)``, remembered for keys that can be remembered.
 
     A server checks every token with the same key, so the checks (and any PEM parsing)
@@ -272,21 +403,24 @@ def _prepare_key(algorithm: Algorithm, key: Any, allow_weak_key: bool) -> Any:
     return prepared
 
 
-def _key_for_header(key: Any, protected: dict[str, Any]) -> Any:
-    """Pick the key from a JWK Set by the header's ``kid`` (RFC 7515 §4.1.4)."""
+def _key_for_header(key: VerificationKey, protected: dict[str, Any]) -> tuple[KeyLike, bool]:
+    """Pick the key from a JWK Set by the header's ``kid`` (RFC 7515 §4.1.4).
+
+    Returns the key and whether the token chose it (by ``kid``) among several.
+    """
     if isinstance(key, dict) and "keys" in key:
         key = KeySet.from_dict(key)
     if not isinstance(key, KeySet):
-        return key
+        return key, False
     kid = protected.get("kid")
     if kid is None:
         if len(key) == 1:
-            return key.keys[0]
+            return key.keys[0], False
         raise KeyNotFoundError(
             f"the key set has {len(key)} keys and the token's header has no kid to choose "
             "one; issue tokens with headers={'kid': ...}"
         )
-    return key.find(kid)
+    return key.find(kid), True
 
 
 # --- validating (RFC 7519 §7.2) ---------------------------------------------------------
@@ -359,55 +493,146 @@ def _allowed(algorithms: Any) -> tuple[str, ...]:
     return allowed
 
 
+#: The JSON type RFC 7515 §4.1 (and RFC 7797 §3 for ``b64``) gives each registered header
+#: parameter. ``crit`` and ``x5c`` are arrays of strings, checked further below.
+HEADER_PARAMETER_TYPES: dict[str, tuple[type, str]] = {
+    "alg": (str, "a string"),
+    "jku": (str, "a string (a URI)"),
+    "jwk": (dict, "an object (a JWK)"),
+    "kid": (str, "a string"),
+    "x5u": (str, "a string (a URI)"),
+    "x5c": (list, "an array of strings"),
+    "x5t": (str, "a string"),
+    "x5t#S256": (str, "a string"),
+    "typ": (str, "a string"),
+    "cty": (str, "a string"),
+    "crit": (list, "a non-empty array of strings"),
+    "b64": (bool, "true or false"),
+}
+#: Extensions jwtlab understands when ``crit`` names them: ``b64`` (RFC 7797 §6), and
+#: only with the value true.
+UNDERSTOOD_CRITICAL_PARAMETERS = frozenset({"b64"})
+# RFC 7515 §4.1.11: crit must not name the parameters RFC 7515 and RFC 7518 define.
+_SPEC_DEFINED_PARAMETERS = frozenset(HEADER_PARAMETER_TYPES) - {"b64"} | {
+    "epk",
+    "apu",
+    "apv",
+    "iv",
+    "tag",
+    "p2s",
+    "p2c",
+    "enc",
+    "zip",
+}
+
+
+def header_problem(header: dict[str, Any]) -> tuple[type[InvalidTokenError], str] | None:
+    """The first reason to refuse a header's parameters (RFC 7515 §4.1), or None.
+
+    ``(error class, message)``: :func:`decode` raises it, :func:`encode` turns it into a
+    ValueError, :func:`jwtlab.inspect` shows it as a warning. Does not look at ``alg``'s
+    value, which the caller's allow-list decides.
+    """
+    for name, value in header.items():
+        expected = HEADER_PARAMETER_TYPES.get(name)
+        if expected is None:
+            continue
+        kind, description = expected
+        if type(value) is not kind and not (kind is str and isinstance(value, str)):
+            return InvalidHeaderError, (
+                f"the header's {name} must be {description} (RFC 7515 §4.1), not {excerpt(value)}"
+            )
+    if "x5c" in header and not all(isinstance(item, str) for item in header["x5c"]):
+        return InvalidHeaderError, "the header's x5c must be an array of strings (RFC 7515 §4.1.6)"
+    if header.get("b64") is False:
+        return UnencodedPayloadError, (
+            "the header says b64: false (RFC 7797, unencoded payload); jwtlab reads and "
+            "writes only base64url payloads"
+        )
+    if "crit" in header:
+        return _crit_problem(header)
+    return None
+
+
+def _crit_problem(header: dict[str, Any]) -> tuple[type[InvalidTokenError], str] | None:
+    crit = header["crit"]
+    if not crit or not all(isinstance(name, str) for name in crit) or len(set(crit)) != len(crit):
+        return InvalidHeaderError, (
+            "the header's crit must be a non-empty array of distinct names "
+            f"(RFC 7515 §4.1.11), not {excerpt(crit)}"
+        )
+    for name in crit:
+        if name in _SPEC_DEFINED_PARAMETERS:
+            return InvalidHeaderError, (
+                f"the header's crit names {excerpt(name)}, which RFC 7515/7518 define; crit "
+                "lists extensions only (RFC 7515 §4.1.11)"
+            )
+        if name not in header:
+            return InvalidHeaderError, (
+                f"the header's crit names {excerpt(name)} but the header has no such "
+                "parameter (RFC 7515 §4.1.11)"
+            )
+        if name not in UNDERSTOOD_CRITICAL_PARAMETERS:
+            return UnsupportedCriticalHeaderError, (
+                f"the header marks {excerpt(name)} as critical (crit, RFC 7515 §4.1.11): the "
+                "recipient must understand it or refuse the token, and jwtlab understands "
+                f"only {sorted(UNDERSTOOD_CRITICAL_PARAMETERS)}"
+            )
+    return None
+
+
 def _check_header(protected: dict[str, Any], allowed: tuple[str, ...]) -> Algorithm:
-    """Step 3: the algorithm is the caller's choice, and nothing in the header is unknown."""
+    """Step 3: the algorithm is the caller's choice, and every parameter is well formed."""
     if "alg" not in protected:
         raise InvalidAlgorithmError(
             "the header has no 'alg'; every JWS names its algorithm (RFC 7515 §4.1.1)"
         )
     alg = protected["alg"]
-    if alg not in allowed:  # "none" never is: _allowed() refuses it
+    if type(alg) is not str or alg not in allowed:  # "none" never is: _allowed() refuses it
         if is_none_algorithm(alg):
             raise UnsecuredAlgorithmError(
-                f"the header says alg {alg!r}: an unsecured token with no signature, which "
-                "anyone can forge (RFC 7518 §3.6); it is never accepted"
+                f"the header says alg {excerpt(alg)}: an unsecured token with no signature, "
+                "which anyone can forge (RFC 7518 §3.6); it is never accepted"
             )
         raise InvalidAlgorithmError(
-            f"the token is signed with alg {alg!r}, but algorithms= allows only "
+            f"the token is signed with alg {excerpt(alg)}, but algorithms= allows only "
             f"{list(allowed)}; never let the token choose its own algorithm"
         )
-    if "b64" in protected:
-        if protected["b64"] is False:
-            raise UnencodedPayloadError(
-                "the header says b64: false (RFC 7797, unencoded payload); jwtlab reads only "
-                "base64url payloads"
-            )
-        if protected["b64"] is not True:
-            raise DecodeError(f"the header's b64 must be true or false, not {protected['b64']!r}")
-    if "crit" in protected:
-        crit = protected["crit"]
-        if not isinstance(crit, list) or not crit or not all(isinstance(n, str) for n in crit):
-            raise DecodeError(
-                f"the header's crit must be a non-empty array of names (RFC 7515 §4.1.11), "
-                f"not {crit!r}"
-            )
-        raise UnsupportedCriticalHeaderError(
-            f"the header marks {crit} as critical (crit, RFC 7515 §4.1.11): the recipient must "
-            "understand them or refuse the token, and jwtlab understands no extensions"
+    if len(protected) > 2 or "typ" not in protected:  # {"alg", "typ"} alone needs no check
+        problem = header_problem(protected)
+        if problem is not None:
+            error_class, message = problem
+            raise error_class(message)
+    elif type(protected["typ"]) is not str:
+        raise InvalidHeaderError(
+            f"the header's typ must be a string (RFC 7515 §4.1.9), not {excerpt(protected['typ'])}"
         )
     return get_algorithm(alg)
 
 
 def _verify_signature(
     verifier: Algorithm,
-    key: Any,
+    key: VerificationKey,
     protected: dict[str, Any],
     signing_input: bytes,
     signature: bytes,
     allow_weak_key: bool,
+    allowed: tuple[str, ...],
 ) -> None:
     """Step 5: the signature must verify over the signing input with the key."""
-    verifying_key = _prepare_key(verifier, _key_for_header(key, protected), allow_weak_key)
+    chosen_key, chosen_by_kid = _key_for_header(key, protected)
+    try:
+        verifying_key = prepare_key(verifier, chosen_key, allow_weak_key)
+    except InvalidKeyError as error:
+        # With one allowed algorithm and one key, a misfit is the caller's alone; when the
+        # token's alg (among several) or kid chose the pair, the token is refused.
+        if isinstance(error, InvalidTokenError) or not (chosen_by_kid or len(allowed) > 1):
+            raise
+        raise KeyMismatchError(
+            f"the token chose alg {verifier.name}"
+            + (f" and kid {excerpt(protected.get('kid'))}" if chosen_by_kid else "")
+            + f", but that key does not fit: {error}"
+        ) from None
     if not verifier.verify(signing_input, verifying_key, signature):
         raise InvalidSignatureError(
             f"the {verifier.name} signature does not match the header and payload: the "
@@ -417,7 +642,7 @@ def _verify_signature(
 
 def decode_jws(
     token: str | bytes,
-    key: Any,
+    key: VerificationKey,
     algorithms: Iterable[str],
     *,
     allow_weak_key: bool = False,
@@ -439,22 +664,22 @@ def decode_jws(
     signature = decode_checked_alphabet(signature_segment, _SEGMENT_NAMES[2])
     # 5. verify over the signing input
     signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    _verify_signature(verifier, key, protected, signing_input, signature, allow_weak_key)
+    _verify_signature(verifier, key, protected, signing_input, signature, allow_weak_key, allowed)
     payload = decode_checked_alphabet(payload_segment, _SEGMENT_NAMES[1])
     return {"header": protected, "payload": payload, "signature": signature}
 
 
 def decode_complete(
     token: str | bytes,
-    key: Any,
+    key: VerificationKey,
     algorithms: Iterable[str],
     *,
     audience: str | Iterable[str] | None = None,
     issuer: str | Iterable[str] | None = None,
     subject: str | None = None,
-    leeway: Any = 0,
+    leeway: Leeway = 0,
     require: Iterable[str] = (),
-    now: Any = None,
+    now: Now = None,
     allow_weak_key: bool = False,
 ) -> dict[str, Any]:
     """Verify ``token`` strictly; return ``{"header", "payload", "signature"}``.
@@ -480,15 +705,15 @@ def decode_complete(
 
 def decode(
     token: str | bytes,
-    key: Any,
+    key: VerificationKey,
     algorithms: Iterable[str],
     *,
     audience: str | Iterable[str] | None = None,
     issuer: str | Iterable[str] | None = None,
     subject: str | None = None,
-    leeway: Any = 0,
+    leeway: Leeway = 0,
     require: Iterable[str] = (),
-    now: Any = None,
+    now: Now = None,
     allow_weak_key: bool = False,
 ) -> dict[str, Any]:
     """Verify ``token`` strictly and return its claims (RFC 7519 §7.2).
@@ -506,9 +731,16 @@ def decode(
       under 2048 bits), which RFC 7518 §3.2 forbids; for demonstrating attacks only.
 
     Limits: at most :data:`MAX_TOKEN_LENGTH` characters and :data:`MAX_JSON_DEPTH`
-    levels of JSON nesting. Every refusal is a :class:`jwtlab.InvalidTokenError`
-    (or :class:`jwtlab.InvalidKeyError` for a key that does not fit), whose message
-    says what is wrong, the values involved and what to do.
+    levels of JSON nesting. Every refusal caused by the token is a
+    :class:`jwtlab.InvalidTokenError`, whose message says what is wrong, the values
+    involved (shortened) and what to do; a key that cannot work with any token (a short
+    secret for the only algorithm allowed) is a :class:`jwtlab.InvalidKeyError`.
+    ``require="exp"`` (a string, not a list) is a ``TypeError``.
+
+    ECDSA (ES*) signatures are malleable: ``(r, n - s)`` verifies wherever ``(r, s)``
+    does, and both are accepted (as in PyJWT and joserfc). That forges nothing; it only
+    matters if you use the token string as an identifier — key replay and deny lists by
+    ``jti``, not by the token.
     """
     return decode_complete(
         token,
@@ -528,305 +760,3 @@ def get_unverified_header(token: str | bytes) -> dict[str, Any]:
     """The header, decoded strictly but **not verified**: use it only to choose a key."""
     header_segment, _, _ = split_compact(token)
     return _decode_protected_header(header_segment)
-
-
-# --- build(): the creation steps, recorded ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of making a token: what went in, what came out, and why."""
-
-    name: str
-    input: Any
-    output: Any
-    explanation: str
-
-
-@dataclass
-class Build:
-    """The trace of :func:`build`: ``steps`` in order and the resulting ``token``."""
-
-    algorithm: str
-    protected: dict[str, Any]
-    payload: dict[str, Any]
-    header_segment: str
-    payload_segment: str
-    signing_input: bytes
-    signature: bytes
-    signature_segment: str
-    token: str
-    steps: list[Step] = field(default_factory=list)
-
-    def _repr_html_(self) -> str:
-        from jwtlab.display import build_html
-
-        return build_html(self)
-
-    def __str__(self) -> str:
-        from jwtlab.display import build_text
-
-        return build_text(self)
-
-    __repr__ = __str__
-
-
-def build(
-    payload: dict[str, Any],
-    key: Any,
-    algorithm: str = "HS256",
-    headers: dict[str, Any] | None = None,
-    *,
-    allow_weak_key: bool = False,
-) -> Build:
-    """Make a token as :func:`encode` does, recording every step (RFC 7519 §7.1).
-
-    The trace shows in a notebook as jwt.io does (header, payload and signature in
-    their own colours) and as plain text in a terminal; ``build(...).token`` is
-    byte-identical to ``encode(...)`` with the same arguments (for the randomized
-    algorithms, PS* and ES*, the first two segments are; the signatures differ).
-    """
-    signer = _algorithm_for_signing(algorithm)
-    signing_key = _prepare_key(signer, key, allow_weak_key)
-    steps: list[Step] = []
-
-    protected = _protected_header(algorithm, headers)
-    header_json = _to_json(protected, sort_keys=True)
-    steps.append(
-        Step(
-            "header as JSON",
-            protected,
-            header_json,
-            "The JOSE header names the signing algorithm; it is written as compact UTF-8 JSON "
-            "(RFC 7515 §4).",
-        )
-    )
-    header_segment = b64url_encode(header_json)
-    steps.append(
-        Step(
-            "header as base64url",
-            header_json,
-            header_segment,
-            "The header bytes are base64url-encoded without padding: the first segment "
-            "(RFC 7515 §2).",
-        )
-    )
-    claims_set = _claims_with_numeric_dates(payload)
-    payload_json = _to_json(claims_set)
-    steps.append(
-        Step(
-            "payload as JSON",
-            payload,
-            payload_json,
-            "The claims set is written as compact UTF-8 JSON, times as NumericDate seconds "
-            "(RFC 7519 §7.1).",
-        )
-    )
-    payload_segment = b64url_encode(payload_json)
-    steps.append(
-        Step(
-            "payload as base64url",
-            payload_json,
-            payload_segment,
-            "The payload bytes are base64url-encoded too: the second segment, readable by "
-            "anyone, since encoding is not encryption.",
-        )
-    )
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    steps.append(
-        Step(
-            "signing input",
-            (header_segment, payload_segment),
-            signing_input,
-            "The two segments joined by '.' are the bytes that get signed, so neither can "
-            "change unnoticed (RFC 7515 §5.1).",
-        )
-    )
-    signature = signer.sign(signing_input, signing_key)
-    steps.append(
-        Step(
-            "signature",
-            signing_input,
-            signature,
-            f"{signer.description} over the signing input with {describe_key(key)} gives "
-            f"{len(signature)} bytes.",
-        )
-    )
-    signature_segment = b64url_encode(signature)
-    steps.append(
-        Step(
-            "signature as base64url",
-            signature,
-            signature_segment,
-            "The signature bytes are base64url-encoded: the third segment.",
-        )
-    )
-    token = f"{header_segment}.{payload_segment}.{signature_segment}"
-    steps.append(
-        Step(
-            "token",
-            (header_segment, payload_segment, signature_segment),
-            token,
-            "The three segments joined by '.' are the JWT in compact serialization "
-            "(RFC 7515 §7.1).",
-        )
-    )
-    return Build(
-        algorithm=algorithm,
-        protected=protected,
-        payload=claims_set,
-        header_segment=header_segment,
-        payload_segment=payload_segment,
-        signing_input=signing_input,
-        signature=signature,
-        signature_segment=signature_segment,
-        token=token,
-        steps=steps,
-    )
-
-
-# --- inspect(): an unverified explanation -----------------------------------------------
-
-HEADER_PARAMETERS: dict[str, str] = {
-    "alg": "Algorithm used to sign the token (RFC 7515 §4.1.1)",
-    "jku": "URL of a JWK Set holding the key (RFC 7515 §4.1.2)",
-    "jwk": "the public key itself, as a JWK (RFC 7515 §4.1.3)",
-    "kid": "Key ID: which key signed it (RFC 7515 §4.1.4)",
-    "x5u": "URL of an X.509 certificate chain (RFC 7515 §4.1.5)",
-    "x5c": "X.509 certificate chain (RFC 7515 §4.1.6)",
-    "x5t": "SHA-1 thumbprint of the X.509 certificate (RFC 7515 §4.1.7)",
-    "x5t#S256": "SHA-256 thumbprint of the X.509 certificate (RFC 7515 §4.1.8)",
-    "typ": "media type of the whole token, usually JWT (RFC 7515 §4.1.9, RFC 7519 §5.1)",
-    "cty": "media type of the payload, e.g. JWT for a nested token (RFC 7515 §4.1.10)",
-    "crit": "extensions the recipient must understand (RFC 7515 §4.1.11)",
-    "b64": "whether the payload is base64url-encoded (RFC 7797 §3)",
-}
-
-
-@dataclass(frozen=True)
-class Field:
-    """One header parameter or claim, explained."""
-
-    name: str
-    value: Any
-    kind: str  # "registered", "public" or "private"
-    meaning: str
-    reading: str = ""  # e.g. "2026-01-01T10:00:00Z, expires in 5 min"
-    warning: str = ""
-
-
-@dataclass
-class Inspection:
-    """What :func:`inspect` found: segments, header, claims, signature, and warnings."""
-
-    token: str
-    header_segment: str
-    payload_segment: str
-    signature_segment: str
-    header: dict[str, Any]
-    payload: dict[str, Any]
-    signature: bytes
-    header_fields: list[Field]
-    claims: list[Field]
-    warnings: list[str]
-    now: float
-
-    def _repr_html_(self) -> str:
-        from jwtlab.display import inspection_html
-
-        return inspection_html(self)
-
-    def __str__(self) -> str:
-        from jwtlab.display import inspection_text
-
-        return inspection_text(self)
-
-    __repr__ = __str__
-
-
-def _time_reading(name: str, value: Any, now: float) -> tuple[str, str]:
-    """(reading, warning) for a time claim, relative to ``now``."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "", f"{name} is not a NumericDate (a JSON number of seconds); decode() refuses it"
-    if abs(value) >= claims_module.MILLISECONDS_THRESHOLD:
-        return (
-            f"as milliseconds: {claims_module.format_utc(value / 1000)}",
-            claims_module.explain_milliseconds(name, value),
-        )
-    moment = claims_module.format_utc(value)
-    distance = claims_module.describe_duration(value - now)
-    future = value > now
-    if name == "exp":
-        relative = f"expires in {distance}" if future else f"expired {distance} ago"
-    elif name == "nbf":
-        relative = f"valid in {distance}" if future else f"valid since {distance} ago"
-    else:
-        relative = f"issued {distance} in the future" if future else f"issued {distance} ago"
-    warning = f"iat is {distance} in the future" if name == "iat" and future else ""
-    return f"{moment}, {relative}", warning
-
-
-def inspect(token: str | bytes, *, now: Any = None) -> Inspection:
-    """Explain every part of ``token`` **without verifying it** (anyone can read a JWT).
-
-    Each header parameter and claim is named, classified (registered RFC 7519 §4.1,
-    public §4.2, private §4.3) and explained; time claims are read as UTC datetimes
-    relative to ``now`` (epoch seconds or an aware datetime; the clock if None), and a
-    NumericDate that looks like milliseconds is flagged.
-    """
-    header_segment, payload_segment, signature_segment = split_compact(token)
-    header = _decode_protected_header(header_segment)
-    payload = parse_json_object(
-        decode_checked_alphabet(payload_segment, _SEGMENT_NAMES[1]), "payload"
-    )
-    signature = decode_checked_alphabet(signature_segment, _SEGMENT_NAMES[2])
-    current = claims_module.resolve_now(now)
-    warnings: list[str] = []
-
-    header_fields = [
-        Field(
-            name,
-            value,
-            "registered" if name in HEADER_PARAMETERS else "private",
-            HEADER_PARAMETERS.get(name, "a header parameter of the issuer's own"),
-        )
-        for name, value in header.items()
-    ]
-    alg = header.get("alg")
-    if is_none_algorithm(alg):
-        warnings.append(f"alg is {alg!r}: the token is unsigned and anyone could have made it")
-    if not signature and not is_none_algorithm(alg):
-        warnings.append("the signature segment is empty")
-
-    claim_fields = []
-    for name, value in payload.items():
-        kind = claims_module.classify(name)
-        if kind == "registered":
-            meaning = claims_module.REGISTERED_CLAIMS[name]
-        elif kind == "public":
-            meaning = claims_module.PUBLIC_CLAIMS.get(
-                name, "a collision-resistant name (RFC 7519 §4.2)"
-            )
-        else:
-            meaning = "agreed between issuer and recipient only (RFC 7519 §4.3)"
-        reading = warning = ""
-        if name in claims_module.TIME_CLAIMS:
-            reading, warning = _time_reading(name, value, current)
-        if warning:
-            warnings.append(warning)
-        claim_fields.append(Field(name, value, kind, meaning, reading, warning))
-    warnings.append("not verified: inspect() reads a token, decode() checks it")
-
-    return Inspection(
-        token=f"{header_segment}.{payload_segment}.{signature_segment}",
-        header_segment=header_segment,
-        payload_segment=payload_segment,
-        signature_segment=signature_segment,
-        header=header,
-        payload=payload,
-        signature=signature,
-        header_fields=header_fields,
-        claims=claim_fields,
-        warnings=warnings,
-        now=current,
-    )

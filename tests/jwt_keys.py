@@ -48,3 +48,16 @@ def keys_for(alg: str):
     else:
         private = ed25519_key()
     return private, private.public_key()
+
+
+def hmac_signed(header: bytes, payload: bytes, secret: bytes) -> str:
+    """A compact JWS of any header and payload bytes, HMAC-SHA256-signed by hand: how the
+    tests make validly signed tokens that jwtlab.encode would refuse to write."""
+    import hashlib
+    import hmac
+
+    from jwtlab.b64 import b64url_encode
+
+    signing_input = f"{b64url_encode(header)}.{b64url_encode(payload)}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url_encode(mac)}"

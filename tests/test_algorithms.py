@@ -62,7 +62,7 @@ def test_ssh_public_key_is_read_for_rsa_and_refused_as_a_secret():
     public = keys_for("RS256")[1]
     ssh = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     assert ALGORITHMS["RS256"].prepare_key(ssh).public_numbers() == public.public_numbers()
-    with pytest.raises(jwtlab.AlgorithmConfusionError, match="OpenSSH public key"):
+    with pytest.raises(jwtlab.AlgorithmConfusionError, match="as OpenSSH text"):
         ALGORITHMS["HS256"].prepare_key(ssh)
 
 
@@ -98,3 +98,170 @@ def test_helpers():
         jwtlab.encode({}, b"k" * 32, algorithm="none")
     with pytest.raises(jwtlab.InvalidKeyError, match="not int"):
         ALGORITHMS["HS256"].prepare_key(42)
+
+
+# --- one key classifier: no encoding of a public key is an HMAC secret (issue 11) ---------
+
+
+def _certificate(private_key):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwtlab test")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private_key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=1))
+        .sign(private_key, hashes.SHA256())
+    )
+
+
+def _public_key_encodings() -> dict[str, bytes]:
+    """The RSA test key's public half written every way a server might store it."""
+    import base64
+    import json
+
+    from jwtlab import jwk
+
+    private = keys_for("RS256")[0]
+    public = private.public_key()
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    ssh = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    certificate = _certificate(private)
+    rfc4716 = (
+        b"---- BEGIN SSH2 PUBLIC KEY ----\nComment: test\n"
+        + base64.encodebytes(base64.b64decode(ssh.split()[1]))
+        + b"---- END SSH2 PUBLIC KEY ----\n"
+    )
+    return {
+        "PEM": pem,
+        "PEM after a UTF-8 BOM": b"\xef\xbb\xbf" + pem,
+        "PEM after CRLF and spaces": b"\r\n  " + pem.replace(b"\n", b"\r\n"),
+        "PEM after a label": b"server key:\n" + pem,
+        "PEM in UTF-16": pem.decode().encode("utf-16"),
+        "PKCS#1 PEM": public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        ),
+        "DER": der,
+        "PKCS#1 DER": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.PKCS1
+        ),
+        "base64 of DER (a PEM body)": base64.b64encode(der),
+        "base64url of DER": base64.urlsafe_b64encode(der).rstrip(b"="),
+        "hex of DER": der.hex().encode(),
+        "JWK JSON text": json.dumps(jwk.public_jwk(public)).encode(),
+        "JWK Set JSON text": json.dumps({"keys": [jwk.public_jwk(public)]}).encode(),
+        "OpenSSH public key": ssh,
+        "authorized_keys line": b'from="10.0.0.1" ' + ssh + b" alice@laptop",
+        "RFC 4716 SSH2 public key": rfc4716,
+        "certificate PEM": certificate.public_bytes(serialization.Encoding.PEM),
+        "certificate DER": certificate.public_bytes(serialization.Encoding.DER),
+        "private key PEM": private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        "OpenSSH private key": private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        ),
+    }
+
+
+ENCODINGS = _public_key_encodings()
+
+
+def _as_text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # DER and UTF-16 have no str form
+        return None
+
+
+KEY_FORMS = [(name, data) for name, data in ENCODINGS.items()] + [
+    (f"{name} as str", _as_text(data)) for name, data in ENCODINGS.items() if _as_text(data)
+]
+
+
+@pytest.mark.parametrize(("encoding", "key"), KEY_FORMS, ids=[name for name, _ in KEY_FORMS])
+def test_no_encoding_of_an_rsa_key_is_accepted_as_an_hmac_secret(encoding, key):
+    with pytest.raises(jwtlab.AlgorithmConfusionError, match="algorithm-confusion"):
+        ALGORITHMS["HS256"].prepare_key(key)
+    with pytest.raises(jwtlab.AlgorithmConfusionError):
+        jwtlab.encode({"a": 1}, key, algorithm="HS256")
+    forged = jwtlab.encode({"a": 1}, b"x" * 32)  # any HS256 token: the key is refused first
+    with pytest.raises(jwtlab.InvalidTokenError):
+        jwtlab.decode(forged, key, ["HS256"])
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_jwtlab_refuses_every_public_key_encoding_pyjwt_refuses(encoding):
+    from jwt.algorithms import HMACAlgorithm
+    from jwt.exceptions import InvalidKeyError as PyJWTInvalidKeyError
+
+    key = ENCODINGS[encoding]
+    try:
+        HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(key)
+        pyjwt_refuses = False
+    except PyJWTInvalidKeyError:
+        pyjwt_refuses = True
+    jwtlab_refuses = False
+    try:
+        ALGORITHMS["HS256"].prepare_key(key)
+    except jwtlab.AlgorithmConfusionError:
+        jwtlab_refuses = True
+    assert jwtlab_refuses >= pyjwt_refuses, f"PyJWT refuses {encoding} but jwtlab accepts it"
+    assert jwtlab_refuses
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        name
+        for name in ENCODINGS
+        if not any(word in name for word in ("private", "label", "Set", "authorized_keys"))
+    ],
+)
+def test_the_asymmetric_path_reads_the_same_encodings(encoding):
+    private = keys_for("RS256")[0]
+    token = jwtlab.encode({"a": 1}, private, algorithm="RS256")
+    assert jwtlab.decode(token, ENCODINGS[encoding], ["RS256"]) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [b"s" * 32, "a passphrase of thirty-two chars!", bytes(range(32)), b"0" * 64, b"{" * 40],
+)
+def test_ordinary_secrets_are_still_secrets(secret):
+    assert ALGORITHMS["HS256"].prepare_key(secret)
+    assert describe_key(secret).endswith("-byte secret")
+
+
+def test_the_high_s_twin_of_an_ecdsa_signature_is_accepted_as_documented():
+    # Documented in jwtlab.token: ECDSA is malleable, (r, n - s) verifies too; PyJWT agrees.
+    import jwt as pyjwt
+
+    private, public = keys_for("ES256")
+    token = jwtlab.encode({"a": 1}, private, algorithm="ES256")
+    signing_input, _, signature_segment = token.rpartition(".")
+    signature = jwtlab.b64url_decode(signature_segment)
+    s = int.from_bytes(signature[32:], "big")
+    twin_signature = signature[:32] + (ALGORITHMS["ES256"].order - s).to_bytes(32, "big")
+    twin = f"{signing_input}.{jwtlab.b64url_encode(twin_signature)}"
+    assert twin != token
+    assert jwtlab.decode(twin, public, ["ES256"]) == {"a": 1}
+    assert pyjwt.decode(twin, public, algorithms=["ES256"]) == {"a": 1}

@@ -15,7 +15,6 @@ from jwtlab.auth import (
     AuthService,
     Lifetimes,
     Limit,
-    LoginRateLimiter,
     ManualClock,
     Reason,
     fast_password_hasher,
@@ -129,12 +128,12 @@ def test_flow1_not_in_redis_when_the_key_expired_in_redis(redis_client, tmp_path
     )
     service.sign_up("alice", PASSWORD)
     login = service.log_in("alice", PASSWORD)
-    assert service.tokens.expiretime(login.access_claims["jti"]) == login.access_claims["exp"]
+    assert service.tokens.expiretime("1", login.access_claims["jti"]) == login.access_claims["exp"]
     wait_until(
         lambda: service.check_flow1(login.access_token).reason is Reason.NOT_IN_REDIS,
         what="the token's key to expire in Redis",
     )
-    assert redis_client.exists(service.tokens.token_key(login.access_claims["jti"])) == 0
+    assert redis_client.exists(service.tokens.key_of(login.access_claims)) == 0
 
 
 def test_flow1_not_in_redis_when_redis_forgot(service, login, redis_client):
@@ -151,7 +150,7 @@ def test_flow1_revoked_on_logout(service, login):
 
 
 def test_flow1_mismatch_when_redis_holds_another_tokens_digest(service, login, redis_client):
-    key = service.tokens.token_key(login.access_claims["jti"])
+    key = service.tokens.key_of(login.access_claims)
     redis_client.set(key, "0" * 64, keepttl=True)
     assert service.check_flow1(login.access_token).reason is Reason.MISMATCH
 
@@ -262,11 +261,27 @@ def test_log_out_with_garbage_or_foreign_tokens_does_nothing(service, login):
     assert service.check_flow2(login.access_token).allowed
 
 
-def test_log_out_works_with_an_expired_token(service, login, clock):
+def test_an_expired_token_cannot_log_out_but_the_live_refresh_token_can(service, login, clock):
     clock.advance(service.lifetimes.access + 60)
     assert service.check_flow2(login.access_token).reason is Reason.EXPIRED
-    assert service.log_out(login.access_token) >= 1
+    assert service.log_out(login.access_token) == 0
+    assert service.log_out(login.refresh_token) >= 1
     assert service.refresh(login.refresh_token).reason is Reason.REVOKED
+
+
+def test_a_revoked_token_cannot_log_out_or_out_everywhere(service, login):
+    service.log_out(login.access_token)
+    again = service.log_in("alice", PASSWORD)
+    assert service.log_out_everywhere(login.access_token) == 0
+    assert service.log_out(login.refresh_token) == 0
+    assert not service.revoke(login.access_token)
+    assert service.check_flow1(again.access_token).allowed
+
+
+def test_a_used_refresh_token_cannot_log_out(service, login):
+    rotated = service.refresh(login.refresh_token)
+    assert service.log_out(login.refresh_token) == 0
+    assert service.check_flow2(rotated.access_token).allowed
 
 
 def test_revoke_one_token(service, login):
@@ -281,8 +296,12 @@ def test_refresh_rotates(service, login):
     assert service.check_flow2(first.access_token).allowed
     second = service.refresh(first.refresh_token)
     assert second.ok
-    # the old access tokens are still valid until their exp; only refresh tokens are single-use
-    assert service.check_flow2(login.access_token).allowed
+    # rotation revokes the access token issued with the spent refresh token
+    old = service.check_flow2(login.access_token)
+    assert (old.reason, "rotated" in old.detail) == (Reason.REVOKED, True)
+    assert not service.check_flow2(first.access_token).allowed
+    assert service.check_flow2(second.access_token).allowed
+    assert login.refresh_claims["access_jti"] == login.access_claims["jti"]
 
 
 def test_refresh_reuse_revokes_the_family(service, login):
@@ -349,10 +368,13 @@ def test_login_is_case_and_width_insensitive(service):
 
 def test_locked_out_with_the_wait_then_unlocked(redis_client, tmp_path):
     clock = ManualClock(1_767_225_600)
-    limiter = LoginRateLimiter(
-        redis_client, per_name=Limit(3, 120), per_client=Limit(10, 120), clock=clock
+    service = make_service(
+        redis_client,
+        tmp_path / "u.sqlite3",
+        clock=clock,
+        per_name=Limit(3, 120),
+        per_client=Limit(10, 120),
     )
-    service = make_service(redis_client, tmp_path / "u.sqlite3", clock=clock, limiter=limiter)
     service.sign_up("alice", PASSWORD)
     for _ in range(3):
         assert service.log_in("alice", "guess", client="c").reason is Reason.BAD_CREDENTIALS
@@ -487,11 +509,13 @@ def test_single_session_revokes_nothing_before_the_password_is_checked(one_sessi
 
 
 def test_single_session_not_while_locked_out(redis_client, tmp_path, clock):
-    limiter = LoginRateLimiter(
-        redis_client, per_name=Limit(2, 120), per_client=Limit(10, 120), clock=clock
-    )
     service = make_service(
-        redis_client, tmp_path / "u.sqlite3", clock=clock, limiter=limiter, single_session=True
+        redis_client,
+        tmp_path / "u.sqlite3",
+        clock=clock,
+        per_name=Limit(2, 120),
+        per_client=Limit(10, 120),
+        single_session=True,
     )
     service.sign_up("alice", PASSWORD)
     laptop = service.log_in("alice", PASSWORD, client="laptop")
@@ -542,7 +566,7 @@ def test_single_session_concurrent_logins_leave_at_most_one_session(one_session)
 
 
 def test_create_shares_an_existing_user_store(service, redis_client, clock):
-    other = make_service_sharing(service, redis_client, clock, prefix="other:")
+    other = make_service_sharing(service, redis_client, clock, namespace="other")
     assert other.users is service.users
     login = other.log_in("alice", PASSWORD)  # a member signed up through the first service
     assert login.ok and login.user == service.users.get_by_id(login.user.id)
@@ -550,7 +574,8 @@ def test_create_shares_an_existing_user_store(service, redis_client, clock):
     other.sign_up("carol", PASSWORD)
     assert service.log_in("carol", PASSWORD).ok
     # the tokens live under each service's own prefix
-    assert redis_client.exists(f"other:token:{login.access_claims['jti']}") == 1
+    key = f"jwtlab:other:{{member:{login.user.id}}}:token:{login.access_claims['jti']}"
+    assert redis_client.exists(key) == 1
 
 
 def test_create_refuses_users_together_with_a_new_stores_settings(service, redis_client):
@@ -580,5 +605,6 @@ def test_login_result_carries_both_tokens_claims(service, login):
     rotated = service.refresh(login.refresh_token)
     assert rotated.refresh_claims["fam"] == access["fam"]
     assert rotated.refresh_claims["jti"] != refresh["jti"]
-    assert service.tokens.expiretime(rotated.refresh_claims["jti"]) == rotated.refresh_claims["exp"]
+    expiretime = service.tokens.expiretime("1", rotated.refresh_claims["jti"])
+    assert expiretime == rotated.refresh_claims["exp"]
     assert service.log_in("alice", "wrong").refresh_claims is None

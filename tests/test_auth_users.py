@@ -167,3 +167,42 @@ def test_memory_database(tmp_path):
     with UserStore(":memory:", password_hasher=fast_password_hasher()) as store:
         store.sign_up("alice", "correct horse battery")
         assert "users=1" in repr(store)
+
+
+# -- one script per name (TR #39) and one namespace per database ------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, scripts",
+    [
+        ("аdmin", "Cyrillic ('а' U+0430), Latin"),  # Cyrillic а + Latin dmin
+        ("pаypal", "Latin ('p' U+0070), Cyrillic"),
+        ("Αlice", "Greek ('Α' U+0391), Latin"),
+        ("Саша smith", "Cyrillic ('С' U+0421), Latin"),
+    ],
+)
+def test_mixed_script_names_are_refused_with_the_scripts_named(users, name, scripts):
+    with pytest.raises(auth.MixedScriptNameError) as refused:
+        users.sign_up(name, "correct horse")
+    assert scripts in str(refused.value) and "TR #39" in str(refused.value)
+    assert isinstance(refused.value, auth.InvalidUserNameError)
+    assert users.count() == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["admin", "Саша", "Ελένη", "김민수", "김minsu 2", "山田さん", "ヤマダ Taro", "王小明", "José"],
+)
+def test_one_script_and_the_usual_combinations_are_accepted(users, name):
+    assert users.sign_up(name, "correct horse").name == unicodedata.normalize("NFKC", name)
+
+
+def test_the_namespace_is_kept_in_the_database_file(tmp_path):
+    path = tmp_path / "members.sqlite3"
+    with UserStore(path, password_hasher=fast_password_hasher()) as first:
+        namespace = first.namespace
+    with UserStore(path, password_hasher=fast_password_hasher()) as again:
+        assert again.namespace == namespace
+    with UserStore(tmp_path / "other.sqlite3", password_hasher=fast_password_hasher()) as other:
+        assert other.namespace != namespace
+    assert re.fullmatch(r"app-[0-9a-f]{8}", namespace)

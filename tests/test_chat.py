@@ -38,7 +38,11 @@ TIMEOUT = 10.0
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     with two_app_processes(tmp_path_factory.mktemp("chat")) as (redis_server, first, second, key):
-        yield {"redis": redis_server, "apps": (first, second), "secret": key}
+        # the apps' keys start with jwtlab:<namespace>, the namespace kept in the shared file
+        members = auth.UserStore(first.db_path, password_hasher=auth.fast_password_hasher())
+        prefix = f"jwtlab:{members.namespace}"
+        members.close()
+        yield {"redis": redis_server, "apps": (first, second), "secret": key, "prefix": prefix}
     assert not first.running and not second.running
 
 
@@ -46,7 +50,7 @@ def site(tmp_path_factory):
 def apps(site):
     """The two app processes, with the chat's keys emptied (members stay in SQLite)."""
     client = site["redis"].client()
-    for key in client.scan_iter("jwtlab:chat:*"):
+    for key in client.scan_iter(f"{site['prefix']}:chat:*"):
         client.delete(key)
     client.close()
     return site["apps"]
@@ -182,7 +186,9 @@ def test_a_joining_member_reads_the_stream_history_first(apps, site):
     first, second = apps
     alice = member(first)
     for i in range(chat_store.HISTORY_SENT + 5):
-        chat_store.post_message(site["redis"].client(), "jwtlab:", "general", "seed", f"old {i}")
+        chat_store.post_message(
+            site["redis"].client(), site["prefix"], "general", "seed", f"old {i}"
+        )
 
     async def scenario():
         socket = await connect(second, "general", alice["room_token"])
@@ -196,14 +202,15 @@ def test_a_joining_member_reads_the_stream_history_first(apps, site):
     assert texts[-1] == f"old {chat_store.HISTORY_SENT + 4}", "newest last"
     assert texts == sorted(texts, key=lambda t: int(t.split()[1])), "oldest first"
     client = site["redis"].client()
-    assert client.xlen("jwtlab:chat:general:history") == chat_store.HISTORY_SENT + 5
+    history_key = chat_store.chat_key(site["prefix"], "general", "history")
+    assert client.xlen(history_key) == chat_store.HISTORY_SENT + 5
 
 
 def test_the_stream_stays_bounded(site, apps):
     client = site["redis"].client()
     for i in range(chat_store.HISTORY_KEPT * 4):
-        chat_store.post_message(client, "jwtlab:", "jwt", "seed", f"m{i}")
-    length = client.xlen("jwtlab:chat:jwt:history")
+        chat_store.post_message(client, site["prefix"], "jwt", "seed", f"m{i}")
+    length = client.xlen(chat_store.chat_key(site["prefix"], "jwt", "history"))
     # MAXLEN ~ trims whole nodes (stream-node-max-entries, 100 by default): never below N,
     # at most one node above it
     assert chat_store.HISTORY_KEPT <= length <= chat_store.HISTORY_KEPT + 100, length
@@ -508,11 +515,12 @@ def test_a_stopped_in_process_server_leaves_no_subscription(redis_server, redis_
     app = web.create_app(service)
     live = web.run_in_thread(app)
     url = live.url.replace("http", "ws") + "/rooms/general/ws"
+    channel = chat_store.chat_key(service.prefix, "general", "messages")
 
     async def scenario():
         socket = await websockets.connect(url, additional_headers=bearer(opened.room_token))
         await next_frame(socket, "history")
-        subscribers = redis_client.pubsub_numsub("jwtlab:chat:general:messages")[0][1]
+        subscribers = redis_client.pubsub_numsub(channel)[0][1]
         live.stop()  # with the socket still open
         _frames, code, _ = await closed(socket)
         return subscribers, code
@@ -521,10 +529,10 @@ def test_a_stopped_in_process_server_leaves_no_subscription(redis_server, redis_
     assert subscribers == 1
     assert code in (1001, 1012), code  # going away / service restart
     wait_until(
-        lambda: redis_client.pubsub_numsub("jwtlab:chat:general:messages")[0][1] == 0,
+        lambda: redis_client.pubsub_numsub(channel)[0][1] == 0,
         what="the hub to unsubscribe",
     )
-    assert redis_client.pubsub_numsub("jwtlab:revocations")[0][1] == 0
+    assert redis_client.pubsub_numsub(service.tokens.revocations_channel())[0][1] == 0
 
 
 def test_app_processes_die_with_the_program_that_started_them(tmp_path):
@@ -600,6 +608,7 @@ def test_a_slow_socket_is_closed_instead_of_queueing_forever():
 # -- Redis goes away and comes back ------------------------------------------------------------
 
 
+@pytest.mark.server
 def test_while_redis_is_down_a_message_gets_a_reason_and_the_room_recovers(tmp_path):
     with servers.start(save="", appendonly="no") as redis_server:
         service = make_service(redis_server.client(), tmp_path / "m.sqlite3")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import redis
 from helpers import wait_until
 
@@ -16,6 +17,7 @@ from jwtlab import cli, servers
 JWTLAB = [sys.executable, "-m", "jwtlab.cli"]
 
 
+@pytest.mark.server
 def test_doctor_starts_a_real_server_and_says_all_good(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -42,6 +44,7 @@ def test_a_bad_directive_is_reported_without_a_traceback():
     assert "name=value" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.server
 def test_server_runs_in_the_foreground_and_stops_with_the_command():
     proc = subprocess.Popen(
         [*JWTLAB, "server", "appendonly=yes"],
@@ -62,6 +65,33 @@ def test_server_runs_in_the_foreground_and_stops_with_the_command():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# The SIGTERM lands while servers.start() runs, before the "listening" line: the moment a
+# supervisor (or the test above, on a busy machine) may stop the command. Deterministic: the
+# signal is sent from inside start(), not after a sleep.
+SIGTERM_DURING_START = """
+import os, signal, sys
+from jwtlab import cli, servers
+real_start = servers.start
+def start_then_sigterm(**kwargs):
+    srv = real_start(**kwargs)
+    print(f"server pid {srv.pid}", flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return srv
+servers.start = start_then_sigterm
+sys.exit(cli.main(["server"]))
+"""
+
+
+def test_a_sigterm_while_the_server_starts_still_stops_it_cleanly():
+    result = subprocess.run(
+        [sys.executable, "-c", SIGTERM_DURING_START], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    pid = int(re.search(r"server pid (\d+)", result.stdout).group(1))
+    wait_until(lambda: not servers._pid_alive(pid), what="the server to stop")
+    assert "listening at" in result.stdout
 
 
 def test_inspect_explains_a_token_and_flags_milliseconds(capsys):

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from helpers import wait_until
 
@@ -54,9 +55,12 @@ def _by_role() -> dict[str, list[str]]:
         "chat": [],
     }
     for name, service in SERVICES.items():
-        if "serve" in service.get("command", []):
+        if "serve" in service.get("command", []):  # the chat profile's app processes
             roles["chat"].append(name)
-        elif "build" in service:
+            continue
+        if service.get("profiles"):  # started only on request: the cluster profile, below
+            continue
+        if "build" in service:
             roles["lab"].append(name)
         elif "--sentinel" in " ".join(service["command"]):
             roles["sentinel"].append(name)
@@ -171,3 +175,69 @@ def test_the_compose_configuration_replicates_and_fails_over(engine):
             wait_until(lambda: promoted.client().info("replication")["role"] == "master")
             promoted.client().set("after", "failover")
             assert promoted.client().get("lesson") == "replication"
+
+
+# ------------------------------------------------------------- the cluster profile
+
+CLUSTER_NODES = [
+    n for n, s in SERVICES.items() if "cluster" in s.get("profiles", ()) and "-node-" in n
+]
+CLUSTER_CREATE = SERVICES["cluster-create"]
+# Directives about the container's network, disk and name: the kit sets its own.
+CLUSTER_NETWORK = NETWORK | {"cluster-enabled", "cluster-config-file"}
+
+
+def test_the_cluster_profile_is_six_nodes_of_one_config_each_announcing_its_name():
+    assert len(CLUSTER_NODES) == 6
+    image = SERVICES[ROLES["primary"][0]]["image"]
+    volumes = set()
+    for name in CLUSTER_NODES:
+        service = SERVICES[name]
+        assert service["image"] == image and service["profiles"] == ["cluster"], name
+        assert _mounted_config(service).name == "redis-cluster.conf"
+        assert " ".join(service["command"]).endswith(f"--cluster-announce-hostname {name}")
+        data = [v for v in service["volumes"] if v.endswith(":/data")]
+        assert len(data) == 1, name
+        volumes.add(data[0])
+    assert len(volumes) == 6, "each node keeps its data and nodes.conf in its own volume"
+    conf = dict(_directives(ROOT / "compose" / "redis-cluster.conf"))
+    assert conf["cluster-enabled"] == "yes" and conf["cluster-config-file"].startswith("/data/")
+
+
+def test_the_create_job_joins_all_six_once_and_is_a_no_op_after():
+    assert CLUSTER_CREATE["profiles"] == ["cluster"] and CLUSTER_CREATE["restart"] == "no"
+    assert sorted(CLUSTER_CREATE["depends_on"]) == sorted(CLUSTER_NODES)
+    script = CLUSTER_CREATE["command"][-1]
+    create = re.search(r"--cluster create (.+?) --cluster-replicas 1 --cluster-yes", script)
+    assert create, script
+    assert create.group(1).split() == [f"{n}:6379" for n in CLUSTER_NODES]
+    assert "cluster_state:ok" in script.split("--cluster create")[0], "skips an existing one"
+
+
+def _cluster_directives() -> dict[str, str]:
+    pairs = _directives(ROOT / "compose" / "redis-cluster.conf")
+    return {name: value for name, value in pairs if name not in CLUSTER_NETWORK}
+
+
+@pytest.mark.slow
+def test_the_cluster_configuration_serves_redirects_by_name_and_fails_over(engine):
+    directives = _cluster_directives()
+    # Each container announces its service name; here every node's name is 127.0.0.1.
+    directives["cluster-announce-hostname"] = "127.0.0.1"
+    with servers.cluster(primaries=3, replicas_per_primary=1, engine=engine, **directives) as cl:
+        node = cl.nodes[0]
+        settings = node.client().config_get("*")
+        assert settings["cluster-node-timeout"] == directives["cluster-node-timeout"]
+        assert settings["cluster-preferred-endpoint-type"] == "hostname"
+        assert settings["appendonly"] == "yes"
+        client = cl.client()
+        client.set("{compose}:lesson", "cluster")
+        victim = cl.node_for_key("{compose}:lesson")
+        stranger = next(n for n in cl.primaries if n is not victim)
+        with pytest.raises(redis.exceptions.MovedError) as caught:
+            stranger.client().get("{compose}:lesson")
+        assert (caught.value.host, caught.value.port) == ("127.0.0.1", victim.port)
+        assert victim.client().execute_command("WAIT", 1, 5000) == 1
+        cl.kill(victim)
+        cl.wait_for_ok(timeout=60)
+        assert client.get("{compose}:lesson") == "cluster"

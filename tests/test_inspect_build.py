@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from jwt_keys import ALL_ALGORITHMS, keys_for
+from jwt_keys import ALL_ALGORITHMS, hmac_signed, keys_for
 
 import jwtlab
-from jwtlab.display import COLOURS
+from jwtlab.explain import COLOURS
 
 NOW = 1_767_261_600  # 2026-01-01T10:00:00Z
 CLAIMS = {"sub": "alice", "iat": NOW, "exp": NOW + 300}
@@ -143,3 +143,46 @@ def test_inspect_renders_as_html_and_text():
 def test_inspect_still_refuses_what_cannot_be_read():
     with pytest.raises(jwtlab.SegmentCountError):
         jwtlab.inspect("not-a-token")
+
+
+# --- `jwtlab inspect` refuses hostile tokens cleanly (issue 11) ---------------------------
+
+
+def _hostile_tokens() -> dict[str, bytes]:
+    def signed(header: bytes, payload: bytes) -> bytes:
+        return hmac_signed(header, payload, b"k" * 32).encode()
+
+    return {
+        "401-digit exp": signed(b'{"alg":"HS256"}', b'{"exp":' + b"9" * 401 + b"}"),
+        "exp 1e400": signed(b'{"alg":"HS256"}', b'{"exp":1e400}'),
+        "lone surrogate": signed(b'{"alg":"HS256"}', b'{"sub":"\\ud800"}'),
+        "not UTF-8 on stdin": b"\xff\xfe" + signed(b'{"alg":"HS256"}', b"{}"),
+    }
+
+
+@pytest.mark.parametrize("case", _hostile_tokens())
+def test_cli_inspect_prints_a_clean_error_not_a_traceback(case):
+    import subprocess
+    import sys
+
+    token = _hostile_tokens()[case]
+    completed = subprocess.run(
+        [sys.executable, "-m", "jwtlab.cli", "inspect", "-"],
+        input=token,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    stderr = completed.stderr.decode("utf-8", "replace")
+    assert completed.returncode == 2, stderr
+    assert stderr.startswith("jwtlab: not a readable JWT:"), stderr
+    assert "Traceback" not in stderr and len(stderr) < 600, stderr
+
+
+def test_inspect_explains_a_well_formed_but_wrongly_typed_header():
+    token = jwtlab.encode({"a": 1}, b"k" * 32)
+    _, payload, signature = token.split(".")
+    odd = jwtlab.b64url_encode(b'{"alg":"HS256","kid":42,"typ":["JWT"]}')
+    view = jwtlab.inspect(f"{odd}.{payload}.{signature}")
+    assert any("kid must be a string" in warning for warning in view.warnings)
+    assert "decode() refuses it" in str(view)

@@ -20,6 +20,8 @@ from helpers import wait_until
 
 from jwtlab import servers
 
+pytestmark = pytest.mark.server  # every test here starts servers in a child process
+
 GUARDS = ["pdeathsig", "watchdog"] if sys.platform.startswith("linux") else ["watchdog"]
 
 

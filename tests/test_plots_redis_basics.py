@@ -25,6 +25,13 @@ def test_keys_left_plots_dbsize_against_time():
     assert list(fig.axes[0].get_lines()[0].get_ydata()) == [100, 40, 0]
 
 
+def test_keys_left_draws_the_cycles_out_of_time_on_a_second_axis():
+    fig = plots.keys_left([0.0, 0.1, 0.2], [100, 40, 0], title="burst", time_caps=[0, 1, 1])
+    keys_ax, caps_ax = fig.axes
+    assert len(keys_ax.get_lines()) == 1
+    assert list(caps_ax.get_lines()[0].get_ydata()) == [0, 1, 1]
+
+
 def test_ttl_countdown_colours_waiting_and_expired_keys():
     fig = plots.ttl_countdown(
         ["a", "b", "c"],

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from jwtlab import ratelimit, servers
-from jwtlab.auth.clock import ManualClock
+from jwtlab.clock import ManualClock
 
 
 @pytest.fixture

@@ -206,9 +206,11 @@ def test_replication_offsets_converge_and_replicas_are_read_only(engine):
         primary = rep.primary.client()
         for i in range(200):
             primary.set(f"k{i}", i)
+        # Read after the writes, before waiting: the primary's periodic PING may add a few
+        # bytes at any moment, so "at least this" is what replication guarantees, not "equal".
+        written_up_to = primary.info("replication")["master_repl_offset"]
         offsets = rep.wait_for_sync()
-        target = primary.info("replication")["master_repl_offset"]
-        assert set(offsets.values()) == {target}
+        assert len(offsets) == 2 and min(offsets.values()) >= written_up_to
         replica = rep.replicas[0].client()
         assert replica.get("k199") == "199"
         assert replica.info("replication")["role"] == "slave"
@@ -241,10 +243,11 @@ def test_after_promote_a_restart_keeps_every_server_in_its_new_role(engine):
         assert replica.client().info("replication")["role"] == "master"
         old_primary.restart()  # comes back as a replica of the new primary
         assert rep.replicas == [old_primary]
+        written_up_to = replica.client().info("replication")["master_repl_offset"]
         rep.wait_for_sync()
         assert old_primary.client().get("written-after-promotion") == "1"
-        offsets = rep.offsets()
-        assert offsets[old_primary.port] == offsets[replica.port] > 0
+        offsets = rep.offsets()  # a PING between the two reads may put the primary ahead
+        assert offsets[replica.port] >= offsets[old_primary.port] >= written_up_to > 0
 
 
 @pytest.mark.slow
@@ -273,6 +276,7 @@ def test_connect_uses_redis_url_when_set(engine, monkeypatch):
         assert srv.client(db=3).get("via-url") == "yes"
 
 
+@pytest.mark.server
 def test_connect_without_redis_url_starts_one_server_for_the_process(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     first, second = servers.connect(), servers.connect()
@@ -282,6 +286,7 @@ def test_connect_without_redis_url_starts_one_server_for_the_process(monkeypatch
     assert port != 6379
 
 
+@pytest.mark.server
 def test_the_machine_redis_is_never_used_by_the_kit():
     with servers.start() as srv:
         assert srv.port != 6379

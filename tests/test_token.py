@@ -6,14 +6,13 @@ Each refusal checks the error class and a phrase of the message that teaches.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from jwt_keys import hmac_signed, rsa_key
 
 import jwtlab
 from jwtlab import b64url_encode, jwk
@@ -27,9 +26,7 @@ def forge(header: dict | bytes, payload: dict | bytes, secret: bytes = SECRET) -
     """A token with any header and payload bytes, HMAC-SHA256-signed by hand."""
     header_bytes = header if isinstance(header, bytes) else json.dumps(header).encode()
     payload_bytes = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    signing_input = f"{b64url_encode(header_bytes)}.{b64url_encode(payload_bytes)}"
-    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url_encode(mac)}"
+    return hmac_signed(header_bytes, payload_bytes, secret)
 
 
 def decode(token, **options):
@@ -259,7 +256,7 @@ def test_duplicate_member_names(where):
 
 
 def test_unknown_crit_entries():
-    with pytest.raises(jwtlab.UnsupportedCriticalHeaderError, match="understands no extensions"):
+    with pytest.raises(jwtlab.UnsupportedCriticalHeaderError, match="understands only"):
         decode(forge({**HS256, "crit": ["exp"], "exp": 1}, {"a": 1}))
 
 
@@ -459,3 +456,200 @@ def test_key_set_picks_by_kid_and_says_when_it_cannot(ec_key):
     other = jwtlab.encode({"a": 1}, ec_key, algorithm="ES256", headers={"kid": "gone"})
     with pytest.raises(jwtlab.KeyNotFoundError, match="no key in the key set has kid 'gone'"):
         jwtlab.decode(other, keys, ["ES256"])
+
+
+# --- the refusal contract (issue 11): whatever the token controls is an InvalidTokenError ---
+
+HUGE_INTEGER = 10**400  # 401 digits: too big for a float, so exp - now overflowed before
+
+
+@pytest.mark.parametrize(
+    "payload_json",
+    [
+        b'{"exp":' + str(HUGE_INTEGER).encode() + b"}",
+        b'{"exp":-' + str(HUGE_INTEGER).encode() + b"}",
+        b'{"exp":1e400}',
+        b'{"nbf":-1e400}',
+        b'{"n":1e999}',
+        b'{"n":[' + str(HUGE_INTEGER).encode() + b"]}",
+    ],
+)
+def test_numbers_beyond_a_double_are_refused_before_any_arithmetic(payload_json):
+    with pytest.raises(jwtlab.NumberOutOfRangeError, match="RFC 7493"):
+        decode(forge(HS256, payload_json))
+    with pytest.raises(jwtlab.NumberOutOfRangeError):
+        jwtlab.inspect(forge(HS256, payload_json), now=NOW)
+
+
+@pytest.mark.parametrize("exp", [10**20, -(10**20), 1e300, 10**300])
+def test_numeric_dates_out_of_any_range_are_refused_without_overflow(exp):
+    with pytest.raises(jwtlab.InvalidNumericDateError, match="out of range") as caught:
+        decode(forge(HS256, {"exp": exp}))
+    assert len(str(caught.value)) < 300
+    shown = jwtlab.inspect(forge(HS256, {"exp": exp}), now=NOW)
+    assert "out of range" in str(shown)
+
+
+@pytest.mark.parametrize(
+    ("header", "payload"),
+    [
+        (HS256, b'{"sub":"\\ud800"}'),
+        (HS256, b'{"\\udfff":1}'),
+        (HS256, b'{"a":["ok","x\\udc00y"]}'),
+        (HS256, b'{"a":"\\ude00\\ud83d"}'),  # a pair in the wrong order is two lone halves
+        (b'{"alg":"HS256","kid":"\\ud800"}', {"a": 1}),
+    ],
+)
+def test_lone_surrogates_are_refused_anywhere(header, payload):
+    token = forge(header, payload)
+    with pytest.raises(jwtlab.InvalidUnicodeError, match="lone surrogate"):
+        decode(token)
+    with pytest.raises(jwtlab.InvalidUnicodeError):
+        jwtlab.inspect(token)
+
+
+def test_an_escaped_surrogate_pair_is_one_character_and_accepted():
+    assert decode(forge(HS256, b'{"smile":"\\ud83d\\ude00"}')) == {"smile": "\U0001f600"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("kid", 5),
+        ("kid", None),
+        ("typ", 1),
+        ("cty", ["JWT"]),
+        ("jku", {}),
+        ("x5u", 2),
+        ("x5t", False),
+        ("x5t#S256", 1.5),
+        ("x5c", "MIIB"),
+        ("x5c", [1, 2]),
+        ("jwk", "not an object"),
+        ("b64", "true"),
+        ("crit", "b64"),
+        ("crit", []),
+        ("crit", ["b64", "b64"]),
+    ],
+)
+def test_header_parameters_have_their_registered_types(name, value):
+    header = {**HS256, name: value}
+    if name == "crit" and isinstance(value, list):
+        header["b64"] = True
+    with pytest.raises(jwtlab.InvalidHeaderError, match=r"RFC 7515 §4\.1"):
+        decode(forge(header, {"a": 1}))
+    assert any(name in warning for warning in jwtlab.inspect(forge(header, {"a": 1})).warnings)
+
+
+@pytest.mark.parametrize(
+    "crit", [["alg"], ["exp"], ["missing"]], ids=["spec-defined", "unknown", "absent"]
+)
+def test_crit_names_only_present_extensions(crit):
+    header = {**HS256, "crit": crit, "exp": 1}
+    with pytest.raises(jwtlab.DecodeError, match="crit"):
+        decode(forge(header, {"a": 1}))
+
+
+def test_crit_b64_with_b64_true_is_understood_and_accepted():
+    # RFC 7797 §6: b64 listed in crit; true means the ordinary base64url payload.
+    header = {**HS256, "b64": True, "crit": ["b64"]}
+    assert decode(forge(header, {"a": 1})) == {"a": 1}
+    token = jwtlab.encode({"a": 1}, SECRET, headers={"b64": True, "crit": ["b64"]})
+    assert decode(token) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"b64": False, "crit": ["b64"]},
+        {"crit": ["exp"], "exp": 1},
+        {"kid": 7},
+        {"typ": ["JWT"]},
+        {"kid": "\ud800"},
+    ],
+)
+def test_encode_refuses_a_header_its_own_decode_would_refuse(headers):
+    with pytest.raises(ValueError, match="decode\\(\\) would refuse"):
+        jwtlab.encode({"a": 1}, SECRET, headers=headers)
+    with pytest.raises(ValueError, match="decode\\(\\) would refuse"):
+        jwtlab.build({"a": 1}, SECRET, headers=headers)
+
+
+def test_encode_refuses_claims_its_own_decode_would_refuse():
+    with pytest.raises(ValueError, match="lone surrogate"):
+        jwtlab.encode({"sub": "\udc80"}, SECRET)
+    with pytest.raises(ValueError, match="RFC 7493"):
+        jwtlab.encode({"n": HUGE_INTEGER}, SECRET)
+
+
+def test_typ_none_is_left_out_as_pyjwt_does():
+    token = jwtlab.encode({"a": 1}, SECRET, headers={"typ": None})
+    assert jwtlab.get_unverified_header(token) == {"alg": "HS256"}
+    assert token == pyjwt.encode({"a": 1}, SECRET, headers={"typ": None})
+
+
+def test_require_as_a_string_is_a_type_error_not_three_letters():
+    token = jwtlab.encode({"exp": NOW + 60}, SECRET)
+    with pytest.raises(TypeError, match="list of claim names"):
+        decode(token, require="exp")
+    with pytest.raises(TypeError, match="claim names"):
+        decode(token, require=[b"exp"])
+    assert decode(token, require=["exp"]) == {"exp": NOW + 60}
+
+
+def decode_with(token, key, algorithms):
+    return jwtlab.decode(token, key, algorithms, now=NOW)
+
+
+def test_a_kid_that_is_not_in_the_key_set_is_a_token_error():
+    keys = jwk.key_set([jwk.to_jwk(SECRET, kid="2026-01")], public=False)
+    with pytest.raises(jwtlab.InvalidTokenError, match="no key in the key set has kid"):
+        decode_with(forge({**HS256, "kid": "2025-12"}, {"a": 1}), keys, ["HS256"])
+    two = jwk.key_set(
+        [jwk.to_jwk(SECRET, kid="a"), jwk.to_jwk(SECRET[::-1], kid="b")], public=False
+    )
+    with pytest.raises(jwtlab.KeyNotFoundError) as caught:
+        decode_with(forge(HS256, {"a": 1}), two, ["HS256"])
+    assert isinstance(caught.value, jwtlab.InvalidTokenError)
+
+
+def test_a_key_the_tokens_alg_chose_that_does_not_fit_is_a_token_error():
+    ec_private = ec.generate_private_key(ec.SECP256R1())
+    token = jwtlab.encode({"a": 1}, ec_private, algorithm="ES256")
+    rsa_public = rsa_key().public_key()
+    with pytest.raises(jwtlab.KeyMismatchError, match="the token chose alg ES256") as caught:
+        decode_with(token, rsa_public, ["RS256", "ES256"])
+    assert isinstance(caught.value, jwtlab.InvalidTokenError)
+    # With one algorithm and one key the misfit is the caller's: a key error only.
+    with pytest.raises(jwtlab.InvalidKeyError) as caught:
+        decode_with(jwtlab.encode({"a": 1}, SECRET[:8], allow_weak_key=True), SECRET[:8], ["HS256"])
+    assert not isinstance(caught.value, jwtlab.InvalidTokenError)
+
+
+def test_a_key_the_tokens_kid_chose_that_does_not_fit_is_a_token_error():
+    ec_private = ec.generate_private_key(ec.SECP256R1())
+    rsa_public = rsa_key().public_key()
+    keys = jwk.key_set([jwk.to_jwk(rsa_public, kid="rsa"), jwk.to_jwk(ec_private, kid="ec")])
+    token = jwtlab.encode({"a": 1}, ec_private, algorithm="ES256", headers={"kid": "rsa"})
+    with pytest.raises(jwtlab.KeyMismatchError, match="kid 'rsa'"):
+        decode_with(token, keys, ["ES256"])
+
+
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "jti", "exp"])
+def test_messages_echo_attacker_input_only_in_bounded_form(claim):
+    flood = "A" * 5000 if claim != "exp" else "9" * 300
+    value: object = [flood] if claim == "jti" else flood
+    payload = {claim: value, "iss": "x"} if claim != "iss" else {claim: [flood]}
+    with pytest.raises(jwtlab.InvalidTokenError) as caught:
+        decode(forge(HS256, payload), audience="me", issuer="x")
+    assert len(str(caught.value)) < 600, str(caught.value)[:200]
+
+
+def test_a_flooded_alg_and_kid_are_echoed_shortened():
+    with pytest.raises(jwtlab.InvalidAlgorithmError) as caught:
+        decode(forge({"alg": "H" * 5000}, {"a": 1}))
+    assert len(str(caught.value)) < 300
+    keys = jwk.key_set([jwk.to_jwk(SECRET, kid="k")], public=False)
+    with pytest.raises(jwtlab.KeyNotFoundError) as caught:
+        decode_with(forge({**HS256, "kid": "K" * 5000}, {"a": 1}), keys, ["HS256"])
+    assert len(str(caught.value)) < 400

@@ -5,9 +5,10 @@ One module per idea:
 * `jwtlab.auth.users` — sign-up and password checks (SQLite, argon2id, NFKC names)
 * `jwtlab.auth.tokens` — the token store: a digest per ``jti``, EXPIREAT ``exp``,
   revocation, per-member index, refresh families
-* `jwtlab.auth.ratelimit` — failed-login limits per user name and per client
+* `jwtlab.auth.lockout` — the login lock-out: attempts per user name and per client
 * `jwtlab.auth.flows` — flow 1 and flow 2, step by step, in `AuthService`
-* `jwtlab.auth.clock` — injectable time (`ManualClock`) for tests and notebooks
+
+Time is injectable everywhere: `jwtlab.clock.ManualClock` (re-exported here).
 
 Quick start (a notebook)::
 
@@ -19,7 +20,6 @@ Quick start (a notebook)::
         service.check_flow1(login.access_token)      # CheckResult, with the steps
 """
 
-from jwtlab.auth.clock import Clock, ManualClock
 from jwtlab.auth.flows import (
     FLOW_1,
     FLOW_2,
@@ -33,11 +33,12 @@ from jwtlab.auth.flows import (
     StepOutcome,
     room_audience,
 )
-from jwtlab.auth.ratelimit import Limit, LoginRateLimiter, RateLimitDecision, format_wait
+from jwtlab.auth.lockout import Limit, LockoutDecision, LoginLockout
 from jwtlab.auth.tokens import Lookup, State, TokenStore, token_digest
 from jwtlab.auth.users import (
     InvalidPasswordError,
     InvalidUserNameError,
+    MixedScriptNameError,
     User,
     UserError,
     UserExistsError,
@@ -45,7 +46,9 @@ from jwtlab.auth.users import (
     fast_password_hasher,
     name_key,
     normalize_name,
+    script_of,
 )
+from jwtlab.clock import Clock, ManualClock
 
 __all__ = [
     "FLOW_1",
@@ -57,11 +60,12 @@ __all__ = [
     "InvalidUserNameError",
     "Lifetimes",
     "Limit",
-    "LoginRateLimiter",
+    "LockoutDecision",
+    "LoginLockout",
     "LoginResult",
     "Lookup",
     "ManualClock",
-    "RateLimitDecision",
+    "MixedScriptNameError",
     "Reason",
     "RoomResult",
     "State",
@@ -73,9 +77,9 @@ __all__ = [
     "UserExistsError",
     "UserStore",
     "fast_password_hasher",
-    "format_wait",
     "name_key",
     "normalize_name",
     "room_audience",
+    "script_of",
     "token_digest",
 ]

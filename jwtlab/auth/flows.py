@@ -45,6 +45,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -56,17 +57,18 @@ import redis
 
 import jwtlab
 from jwtlab import errors as jwt_errors
-from jwtlab.auth.clock import Clock
-from jwtlab.auth.ratelimit import LoginRateLimiter
+from jwtlab.auth.lockout import Limit, LoginLockout
 from jwtlab.auth.tokens import State, TokenStore
 from jwtlab.auth.users import InvalidUserNameError, User, UserStore, name_key
+from jwtlab.clock import Clock
 
 ACCESS = "access"
 REFRESH = "refresh"
 ROOM = "room"
 
-# A JWT this long is not one of ours; refuse before spending any work on it.
-MAX_TOKEN_LENGTH = 4096
+# A JWT this long is not one we issued (ours are ~500 characters; the general limit of
+# any token jwtlab reads is jwtlab.MAX_TOKEN_LENGTH): refuse before spending any work on it.
+MAX_ISSUED_TOKEN_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,11 @@ class LoginResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    @property
+    def retry_after_seconds(self) -> int:
+        """The lock-out's wait rounded up to whole seconds (an HTTP ``Retry-After``)."""
+        return max(1, math.ceil(self.retry_after)) if self.reason is Reason.LOCKED_OUT else 0
+
 
 @dataclass(frozen=True)
 class RoomResult:
@@ -264,11 +271,15 @@ class AuthService:
     ``single_session=True`` keeps one session per member, as the notes' flow 1 keeps one
     token per user: each successful `log_in` revokes the member's older tokens (why:
     "replaced by a newer login"), so an older device is sent back to log in.
+
+    Every state-changing call that takes a token (`log_out`, `log_out_everywhere`,
+    `open_room`, `refresh`) first runs the same check as the pages and the API: a
+    valid token of the right type that Redis keeps live. A revoked token changes nothing.
     """
 
     users: UserStore
     tokens: TokenStore
-    limiter: LoginRateLimiter
+    lockout: LoginLockout
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     issuer: str = "jwtlab"
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
@@ -287,7 +298,9 @@ class AuthService:
         secret: bytes | str | None = None,
         clock: Clock | None = None,
         password_hasher: Any = None,
-        prefix: str = "jwtlab:",
+        namespace: str | None = None,
+        per_name: Limit | None = None,
+        per_client: Limit | None = None,
         **options: Any,
     ) -> AuthService:
         """The service with its three parts built from a Redis client and a database path.
@@ -297,6 +310,11 @@ class AuthService:
         its password hasher are used as they are). ``options`` go to the dataclass
         (``lifetimes``, ``check_redis``, ``single_session``, ``issuer``...);
         ``password_hasher`` to the new `UserStore` (pass `fast_password_hasher()` in tests).
+
+        Every Redis key starts with ``jwtlab:<namespace>``; the namespace is the members
+        database's own (`UserStore.namespace`, kept in the file) unless given, so two apps
+        with two databases on one Redis never mix their members. ``per_name`` and
+        ``per_client`` set the login lock-out's limits (`Limit`).
         """
         clock = clock or time.time
         if users is None:
@@ -306,17 +324,27 @@ class AuthService:
                 "pass either users= (an existing UserStore) or db_path/password_hasher "
                 "to build a new one, not both"
             )
+        prefix = f"jwtlab:{_checked_namespace(namespace or users.namespace)}"
         tokens = TokenStore(redis_client, prefix=prefix)
-        limiter = options.pop("limiter", None) or LoginRateLimiter(
-            redis_client, prefix=prefix, clock=clock
+        limits = {"per_name": per_name, "per_client": per_client}
+        lockout = LoginLockout(
+            redis_client,
+            prefix=prefix,
+            clock=clock,
+            **{name: limit for name, limit in limits.items() if limit is not None},
         )
         if isinstance(secret, str):
             secret = secret.encode()
         if secret is None:
             secret = secrets.token_bytes(32)
         return cls(
-            users=users, tokens=tokens, limiter=limiter, secret=secret, clock=clock, **options
+            users=users, tokens=tokens, lockout=lockout, secret=secret, clock=clock, **options
         )
+
+    @property
+    def prefix(self) -> str:
+        """What every Redis key of this app starts with: ``jwtlab:<namespace>``."""
+        return self.tokens.prefix
 
     # -- flow 2, step 1: sign-up ------------------------------------------------------------
 
@@ -336,7 +364,9 @@ class AuthService:
         except InvalidUserNameError:
             # No such member can exist; still count it against the client.
             key = "<invalid>"
-        decision = self.limiter.check(name_key=key, client=client)
+        # Counted now, before the password is checked: one atomic script, so parallel
+        # guesses cannot all slip under the limit (see jwtlab.auth.lockout).
+        decision = self.lockout.attempt(name_key=key, client=client)
         if not decision.allowed:
             return LoginResult(
                 ok=False,
@@ -346,13 +376,12 @@ class AuthService:
             )
         user = self.users.check_password(name, password)
         if user is None:
-            self.limiter.record_failure(name_key=key, client=client)
             return LoginResult(
                 ok=False,
                 reason=Reason.BAD_CREDENTIALS,
                 message="wrong user name or password; check both and try again",
             )
-        self.limiter.record_success(name_key=key)
+        self.lockout.succeeded(decision, name_key=key, client=client)
         family = secrets.token_urlsafe(12)
         result = self._issue_pair(user, family, message=f"welcome, {user.name}")
         if self.single_session:
@@ -366,7 +395,11 @@ class AuthService:
 
     def _issue_pair(self, user: User, family: str, *, message: str) -> LoginResult:
         access_token, access_claims = self._issue(user.id, user.name, ACCESS, family)
-        refresh_token, refresh_claims = self._issue(user.id, user.name, REFRESH, family)
+        # The refresh token names the access token issued with it, so that rotating the
+        # pair revokes that access token at once (see `refresh`).
+        refresh_token, refresh_claims = self._issue(
+            user.id, user.name, REFRESH, family, extra={"access_jti": access_claims["jti"]}
+        )
         return LoginResult(
             ok=True,
             reason=Reason.OK,
@@ -379,7 +412,13 @@ class AuthService:
         )
 
     def _issue(
-        self, user_id: int, name: str, token_type: str, family: str, room: str | None = None
+        self,
+        user_id: int,
+        name: str,
+        token_type: str,
+        family: str,
+        room: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         issued_at = int(self.clock())
         lifetime = {ACCESS: self.lifetimes.access, REFRESH: self.lifetimes.refresh}.get(
@@ -398,6 +437,7 @@ class AuthService:
         }
         if room is not None:
             claims["room"] = room
+        claims.update(extra or {})
         token = jwtlab.encode(claims, self.secret, algorithm="HS256")
         self.tokens.save(token, claims)
         return token, claims
@@ -454,11 +494,12 @@ class AuthService:
         if token is None or not token.strip():
             return refuse(present, Reason.MISSING, "no token was sent; log in to get one")
         token = token.strip()
-        if len(token) > MAX_TOKEN_LENGTH:
+        if len(token) > MAX_ISSUED_TOKEN_LENGTH:
             return refuse(
                 present,
                 Reason.MALFORMED,
-                f"the token is {len(token)} characters long; ours are under {MAX_TOKEN_LENGTH}",
+                f"the token is {len(token)} characters long; ours are under "
+                f"{MAX_ISSUED_TOKEN_LENGTH}",
             )
         trace.append(StepOutcome(present, True, "a token was sent"))
 
@@ -476,14 +517,16 @@ class AuthService:
                 now=self.clock(),
             )
 
-        # With the Redis check on, the GET for the token's jti is sent first and the
-        # signature verified while it travels (TokenStore.lookup_during): the check
-        # then costs about one round trip. The decisions below keep the notes' order.
-        unverified_jti = _peek_payload(token).get("jti") if self.check_redis else None
+        # With the Redis check on, the GET for the token's key (named by its sub and jti)
+        # is sent first and the signature verified while it travels
+        # (TokenStore.lookup_during): the check then costs about one round trip. The
+        # decisions below keep the notes' order.
+        unverified = _peek_payload(token) if self.check_redis else {}
+        unverified_key = (unverified.get("sub"), unverified.get("jti"))
         lookup = None
         try:
-            if isinstance(unverified_jti, str) and 0 < len(unverified_jti) <= 64:
-                claims, lookup = self.tokens.lookup_during(token, unverified_jti, verify)
+            if all(isinstance(part, str) and 0 < len(part) <= 64 for part in unverified_key):
+                claims, lookup = self.tokens.lookup_during(token, *unverified_key, verify)
             else:
                 claims = verify()
         except jwtlab.InvalidTokenError as error:
@@ -505,8 +548,8 @@ class AuthService:
             return CheckResult(
                 True, Reason.OK, "valid JWT; Redis not asked", in_redis, claims, tuple(trace)
             )
-        if lookup is None or claims["jti"] != unverified_jti:
-            lookup = self.tokens.lookup(token, claims["jti"])
+        if lookup is None or (claims["sub"], claims["jti"]) != unverified_key:
+            lookup = self.tokens.lookup(token, str(claims["sub"]), claims["jti"])
         if lookup.state is State.MISSING:
             return refuse(
                 in_redis,
@@ -595,7 +638,11 @@ class AuthService:
     def refresh(self, refresh_token: str | None) -> LoginResult:
         """Exchange a refresh token for a new access + refresh pair (rotation).
 
-        The old refresh token is marked used atomically. Presenting it again revokes its
+        The old refresh token is marked used atomically, and the access token issued
+        with it is revoked: after a rotation only the new pair works. (Without that, the
+        old access token would stay valid until its own ``exp``, up to 15 minutes: the
+        usual trade-off of short-lived access tokens, which we do not need to make since
+        every check asks Redis anyway.) Presenting a used refresh token again revokes its
         whole family: both the thief's and the member's tokens stop working, and the
         member logs in again.
         """
@@ -604,9 +651,10 @@ class AuthService:
         if not check.allowed and check.reason not in (Reason.REUSED,):
             return LoginResult(ok=False, reason=check.reason, message=check.detail)
         claims = check.claims or {}
-        lookup = self.tokens.claim_refresh(refresh_token.strip(), claims["jti"])
+        sub = str(claims["sub"])
+        lookup = self.tokens.claim_refresh(refresh_token.strip(), sub, claims["jti"])
         if lookup.state is State.USED:
-            revoked = self.tokens.revoke_family(claims["fam"], why="refresh token reused")
+            revoked = self.tokens.revoke_family(sub, claims["fam"], why="refresh token reused")
             return LoginResult(
                 ok=False,
                 reason=Reason.REUSED,
@@ -620,7 +668,9 @@ class AuthService:
                 lookup.state, Reason.MISMATCH
             )
             return LoginResult(ok=False, reason=reason, message=f"refresh refused: {reason}")
-        user = self.users.get_by_id(int(claims["sub"]))
+        if isinstance(claims.get("access_jti"), str):
+            self.tokens.revoke(sub, claims["access_jti"], why="rotated: a newer token replaced it")
+        user = self.users.get_by_id(int(sub))
         if user is None:
             return LoginResult(
                 ok=False, reason=Reason.BAD_CREDENTIALS, message="the member no longer exists"
@@ -629,45 +679,54 @@ class AuthService:
 
     # -- logout -----------------------------------------------------------------------------
 
-    def _verified_claims(self, token: str | None) -> dict[str, Any] | None:
-        """Claims of a token we signed, even if expired or of another type (for logout)."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            return None
-        payload = _peek_payload(token.strip())
-        try:
-            return jwtlab.decode(
-                token.strip(),
-                self.secret,
-                algorithms=["HS256"],
-                audience=payload.get("aud"),
-                issuer=self.issuer,
-                leeway=10 * 365 * 24 * 3600,  # logout must work with an expired token too
-                now=self.clock(),
-            )
-        except jwtlab.InvalidTokenError:
-            return None
+    def check_session(self, token: str | None) -> CheckResult:
+        """The check behind every log-out: a live access token, or a live refresh token
+        (a client whose access token expired can still end its session).
+
+        Flow 2's check of the right type, Redis included: a revoked, used, expired or
+        forged token is refused, so it cannot end anyone's session.
+        """
+        token_type = REFRESH if _peek_payload(token or "").get("token_type") == REFRESH else ACCESS
+        return self._check(token, FLOW_2, token_type, room=None)
 
     def revoke(self, token: str | None, why: str = "revoked") -> bool:
-        """Revoke this one token (and nothing else)."""
-        claims = self._verified_claims(token)
-        return bool(claims) and self.tokens.revoke(claims["jti"], why)
+        """Revoke this one live token (and nothing else); False if it was not live."""
+        check = self.check_session(token)
+        if not check.allowed or not check.claims:
+            return False
+        return self.tokens.revoke(check.claims["sub"], check.claims["jti"], why)
 
     def log_out(self, token: str | None) -> int:
         """Log out this session: revoke every token of the token's family.
 
-        Returns how many live tokens were revoked (0 for a token that is not ours).
+        Returns how many live tokens were revoked (0 when ``token`` is not a live token
+        of ours: see `check_session`).
         """
-        claims = self._verified_claims(token)
-        if not claims or "fam" not in claims:
+        check = self.check_session(token)
+        if not check.allowed or not check.claims:
             return 0
-        return self.tokens.revoke_family(claims["fam"], why="logout")
+        return self.tokens.revoke_family(check.claims["sub"], check.claims["fam"], why="logout")
 
     def log_out_everywhere(self, token: str | None) -> int:
-        """Revoke every token the member holds, on every device."""
-        claims = self._verified_claims(token)
-        if not claims:
+        """Revoke every token the member holds, on every device (``token`` must be live)."""
+        check = self.check_session(token)
+        if not check.allowed or not check.claims:
             return 0
-        return self.tokens.revoke_user(claims["sub"], why="logged out everywhere")
+        return self.tokens.revoke_user(check.claims["sub"], why="logged out everywhere")
+
+
+def _checked_namespace(namespace: str) -> str:
+    """A namespace goes into every key name: letters, digits, '-', '_' and '.' only (no
+    ':' to confuse the key layout, no braces to change its hash tag)."""
+    if (
+        not namespace
+        or len(namespace) > 64
+        or not all(char.isascii() and (char.isalnum() or char in "-_.") for char in namespace)
+    ):
+        raise ValueError(
+            f"namespace {namespace!r}: use 1-64 ASCII letters, digits, '-', '_' or '.'"
+        )
+    return namespace
 
 
 def _is_malformed_signature(error: Exception) -> bool:

@@ -4,16 +4,27 @@ The notes' flow 1, step 4 (유효성 검사는 레디스에 만료시간이 존�
 flow 2, step 4 (서버 토큰이 Redis에 존재하면 통과) both ask Redis one question: is this token
 still one we stand behind? This module keeps the answer.
 
-Keys (``prefix`` defaults to ``jwtlab:``)::
+Keys (``prefix`` is the app's namespace, ``jwtlab:<namespace>``; see
+`jwtlab.auth.AuthService.create`)::
 
-    jwtlab:token:<jti>         STRING  SHA-256 of the token while it is live,
-                                       "revoked:<why>" once revoked, "used" for a spent
-                                       refresh token; EXPIREAT the token's exp
-    jwtlab:user:<sub>:tokens   ZSET    jti -> exp of every token issued to the member,
-                                       for "log out everywhere"
-    jwtlab:family:<fam>        SET     the jtis of one login session (access, refresh
-                                       and room tokens), for logout and reuse detection
-    jwtlab:family:<fam>:revoked STRING why the family was revoked (blocks late arrivals)
+    <prefix>:{member:<sub>}:token:<jti>      STRING  SHA-256 of the token while it is live,
+                                                     "revoked:<why>" once revoked, "used"
+                                                     for a spent refresh token; EXPIREAT exp
+    <prefix>:{member:<sub>}:tokens           ZSET    jti -> exp of every token issued to the
+                                                     member, for "log out everywhere"
+    <prefix>:{member:<sub>}:family:<fam>     SET     the jtis of one login session (access,
+                                                     refresh and room tokens), for logout
+                                                     and reuse detection
+    <prefix>:{member:<sub>}:family:<fam>:revoked
+                                             STRING  why the family was revoked (blocks
+                                                     late arrivals)
+
+**Why ``{member:<sub>}``.** Every key of one member carries the same *hash tag*, the part
+in braces, so on a Redis Cluster they all live in one hash slot, on one node: a Lua
+script or a MULTI may only touch keys of one slot. Each script here also names every key
+it touches in ``KEYS`` (never builds a key name inside the script), as a cluster needs
+to route it; a revocation therefore reads the jtis first and the script refuses, and is
+retried, if the set changed in between.
 
 **Why the key expires with EXPIREAT exp.** A JWT carries its own end, ``exp``
 (RFC 7519 §4.1.4, a NumericDate). Setting the key's expiry to the same absolute instant
@@ -39,7 +50,7 @@ atomically (https://redis.io/docs/latest/develop/interactive/programmability/eva
 a token issued while its family is being revoked cannot slip through.
 
 The clock of record for expiry is the Redis server's. The flows compare ``exp`` with
-their own injectable clock; keep the two together (see `jwtlab.auth.clock`).
+their own injectable clock; keep the two together (see `jwtlab.clock`).
 """
 
 from __future__ import annotations
@@ -54,7 +65,9 @@ from typing import TypeVar
 
 import redis
 
-# KEYS: token, user index, family set, family revoked marker
+from jwtlab._redis_compat import command_during
+
+# KEYS: token, member index, family set, family revoked marker
 # ARGV: digest, exp, jti
 _SAVE = """
 local value = ARGV[1]
@@ -84,52 +97,44 @@ end
 return current
 """
 
-# KEYS: family set, family revoked marker;  ARGV: reason, token key prefix, marker TTL
-_REVOKE_FAMILY = """
+# KEYS: family set, family revoked marker;  ARGV: reason, marker TTL (when the set is gone)
+# The marker makes a token issued to this family from now on be stored revoked (_SAVE).
+_MARK_FAMILY_REVOKED = """
 redis.call('SET', KEYS[2], ARGV[1])
 local family_expires = redis.call('EXPIRETIME', KEYS[1])
 if family_expires > 0 then
   redis.call('EXPIREAT', KEYS[2], family_expires)
 else
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
+"""
+
+# KEYS[1]: the collection the jtis were read from (a family SET or a member's index ZSET)
+# KEYS[2..]: the token keys to revoke;  ARGV: reason, the collection's size when read.
+# One script for "log out", "log out everywhere" and "one session per member": only
+# live tokens change (a revoked token keeps its reason, a spent refresh token stays
+# "used", so a replay of it is still detected as reuse). Returns how many were revoked,
+# or -1 if the collection grew since it was read: the caller reads it again.
+_REVOKE_LISTED = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+local size = 0
+if kind == 'set' then size = redis.call('SCARD', KEYS[1])
+elseif kind == 'zset' then size = redis.call('ZCARD', KEYS[1]) end
+if size ~= tonumber(ARGV[2]) then return -1 end
 local revoked = 0
-for _, jti in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('SET', ARGV[2] .. jti, 'revoked:' .. ARGV[1], 'XX', 'KEEPTTL') then
+for i = 2, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value and value ~= 'used' and string.sub(value, 1, 8) ~= 'revoked:' then
+    redis.call('SET', KEYS[i], 'revoked:' .. ARGV[1], 'KEEPTTL')
     revoked = revoked + 1
   end
 end
 return revoked
 """
 
-# KEYS: user index;  ARGV: reason, token key prefix
-_REVOKE_USER = """
-local revoked = 0
-for _, jti in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('SET', ARGV[2] .. jti, 'revoked:' .. ARGV[1], 'XX', 'KEEPTTL') then
-    revoked = revoked + 1
-  end
-end
-return revoked
-"""
-
-# KEYS: user index, the family set to keep;  ARGV: reason, token key prefix
-# Only live tokens change: a token already revoked keeps its reason, a spent refresh
-# token stays "used" (so a replay of it is still detected as reuse).
-_REVOKE_OTHER_SESSIONS = """
-local revoked = 0
-for _, jti in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('SISMEMBER', KEYS[2], jti) == 0 then
-    local key = ARGV[2] .. jti
-    local value = redis.call('GET', key)
-    if value and value ~= 'used' and string.sub(value, 1, 8) ~= 'revoked:' then
-      redis.call('SET', key, 'revoked:' .. ARGV[1], 'KEEPTTL')
-      revoked = revoked + 1
-    end
-  end
-end
-return revoked
-"""
+# A revocation re-reads a set that grew under it; this many tries is far more than a
+# member logging in and out by hand can cause.
+_REVOKE_TRIES = 50
 
 
 T = TypeVar("T")
@@ -169,9 +174,9 @@ def _text(value: str | bytes | None) -> str | None:
 class TokenStore:
     """Issued tokens in Redis, each under a key that expires exactly with the token.
 
-    >>> store = TokenStore(redis_client)                       # doctest: +SKIP
-    >>> store.save(token, claims)                              # doctest: +SKIP
-    >>> store.lookup(token, claims["jti"]).state               # doctest: +SKIP
+    >>> store = TokenStore(redis_client, prefix="jwtlab:demo")          # doctest: +SKIP
+    >>> store.save(token, claims)                                      # doctest: +SKIP
+    >>> store.lookup(token, claims["sub"], claims["jti"]).state         # doctest: +SKIP
     <State.LIVE: 'live'>
     """
 
@@ -179,7 +184,7 @@ class TokenStore:
         self,
         redis_client: redis.Redis,
         *,
-        prefix: str = "jwtlab:",
+        prefix: str = "jwtlab",
         revoked_marker_ttl: int = 86_400,
     ) -> None:
         self.redis = redis_client
@@ -187,32 +192,41 @@ class TokenStore:
         self.revoked_marker_ttl = revoked_marker_ttl
         self._save = redis_client.register_script(_SAVE)
         self._claim_refresh = redis_client.register_script(_CLAIM_REFRESH)
-        self._revoke_family = redis_client.register_script(_REVOKE_FAMILY)
-        self._revoke_user = redis_client.register_script(_REVOKE_USER)
-        self._revoke_other_sessions = redis_client.register_script(_REVOKE_OTHER_SESSIONS)
+        self._mark_family_revoked = redis_client.register_script(_MARK_FAMILY_REVOKED)
+        self._revoke_listed = redis_client.register_script(_REVOKE_LISTED)
 
     # -- key names ---------------------------------------------------------------------------
 
-    def token_key(self, jti: str) -> str:
-        return f"{self.prefix}token:{jti}"
+    def member_tag(self, sub: str) -> str:
+        """The part of every key of member ``sub`` up to and including the hash tag."""
+        return f"{self.prefix}:{{member:{sub}}}"
+
+    def token_key(self, sub: str, jti: str) -> str:
+        return f"{self.member_tag(sub)}:token:{jti}"
+
+    def key_of(self, claims: dict) -> str:
+        """The key of the token with these claims (its ``sub`` and ``jti``)."""
+        return self.token_key(str(claims["sub"]), claims["jti"])
 
     def user_index_key(self, sub: str) -> str:
-        return f"{self.prefix}user:{sub}:tokens"
+        return f"{self.member_tag(sub)}:tokens"
 
-    def family_key(self, family: str) -> str:
-        return f"{self.prefix}family:{family}"
+    def family_key(self, sub: str, family: str) -> str:
+        return f"{self.member_tag(sub)}:family:{family}"
 
-    def family_revoked_key(self, family: str) -> str:
-        return f"{self.prefix}family:{family}:revoked"
+    def family_revoked_key(self, sub: str, family: str) -> str:
+        return f"{self.member_tag(sub)}:family:{family}:revoked"
 
     def revocations_channel(self) -> str:
         """The pub/sub channel every revocation is announced on (the chat listens)."""
-        return f"{self.prefix}revocations"
+        return f"{self.prefix}:revocations"
 
-    def _announce_revocation(self, scope: str, identifier: str, why: str) -> None:
-        """PUBLISH ``{"scope": token|family|user, "id": ..., "why": ...}`` so that every
-        process holding a socket opened by one of these tokens closes it now."""
-        event = json.dumps({"scope": scope, "id": str(identifier), "why": why})
+    def _announce_revocation(self, scope: str, sub: str, identifier: str, why: str) -> None:
+        """PUBLISH ``{"scope": token|family|user, "sub": ..., "id": ..., "why": ...}`` so that
+        every process holding a socket opened by one of these tokens closes it now. ``id`` is
+        the jti, the family or the member; ``sub`` always names the member (a jti or a family
+        is only unique within its member's keys)."""
+        event = json.dumps({"scope": scope, "sub": str(sub), "id": str(identifier), "why": why})
         self.redis.publish(self.revocations_channel(), event)
 
     # -- writing -----------------------------------------------------------------------------
@@ -223,119 +237,145 @@ class TokenStore:
         ``claims`` must hold ``jti``, ``sub``, ``exp`` and ``fam`` (the session family).
         Returns the stored state: `State.REVOKED` if the family was revoked meanwhile.
         """
-        family = claims["fam"]
+        sub, family = str(claims["sub"]), claims["fam"]
         stored = self._save(
             keys=[
-                self.token_key(claims["jti"]),
-                self.user_index_key(str(claims["sub"])),
-                self.family_key(family),
-                self.family_revoked_key(family),
+                self.token_key(sub, claims["jti"]),
+                self.user_index_key(sub),
+                self.family_key(sub, family),
+                self.family_revoked_key(sub, family),
             ],
             args=[token_digest(token), int(claims["exp"]), claims["jti"]],
         )
         return _lookup_from_value(_text(stored), token_digest(token))
 
-    def revoke(self, jti: str, why: str = "logout") -> bool:
-        """Revoke one token; True if Redis still had it. Its key keeps its expiry."""
-        revoked = bool(self.redis.set(self.token_key(jti), f"revoked:{why}", xx=True, keepttl=True))
-        self._announce_revocation("token", jti, why)
+    def revoke(self, sub: str, jti: str, why: str = "logout") -> bool:
+        """Revoke one token; True if it was live. Its key keeps its expiry, and a token
+        already revoked keeps its first reason."""
+        sub = str(sub)
+
+        def read() -> tuple[int, list[str]]:
+            return int(self.redis.zcard(self.user_index_key(sub))), [jti]
+
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why) == 1
+        self._announce_revocation("token", sub, jti, why)
         return revoked
 
-    def revoke_family(self, family: str, why: str = "logout") -> int:
+    def revoke_family(self, sub: str, family: str, why: str = "logout") -> int:
         """Revoke every token of one login session; returns how many were still live."""
-        revoked = int(
-            self._revoke_family(
-                keys=[self.family_key(family), self.family_revoked_key(family)],
-                args=[why, f"{self.prefix}token:", self.revoked_marker_ttl],
-            )
+        sub = str(sub)
+        family_key = self.family_key(sub, family)
+        self._mark_family_revoked(
+            keys=[family_key, self.family_revoked_key(sub, family)],
+            args=[why, self.revoked_marker_ttl],
         )
-        self._announce_revocation("family", family, why)
+
+        def read() -> tuple[int, list[str]]:
+            jtis = self.family_of(sub, family)
+            return len(jtis), sorted(jtis)
+
+        revoked = self._revoke(sub, family_key, read, why)
+        self._announce_revocation("family", sub, family, why)
         return revoked
 
     def revoke_user(self, sub: str, why: str = "logged out everywhere") -> int:
         """Revoke every token issued to one member ("log out everywhere")."""
-        revoked = int(
-            self._revoke_user(
-                keys=[self.user_index_key(str(sub))], args=[why, f"{self.prefix}token:"]
-            )
-        )
-        self._announce_revocation("user", sub, why)
+        sub = str(sub)
+
+        def read() -> tuple[int, list[str]]:
+            jtis = self.tokens_of(sub)
+            return len(jtis), jtis
+
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why)
+        self._announce_revocation("user", sub, sub, why)
         return revoked
 
     def revoke_other_sessions(self, sub: str, keep_family: str, why: str) -> int:
         """Revoke every live token of the member except those of session ``keep_family``.
 
-        One script, so no token of another session is missed while it runs. Returns how
-        many tokens were live and are now revoked (one session per member: see
-        `AuthService.single_session`).
+        Returns how many tokens were live and are now revoked (one session per member:
+        see `AuthService.single_session`).
         """
-        revoked = int(
-            self._revoke_other_sessions(
-                keys=[self.user_index_key(str(sub)), self.family_key(keep_family)],
-                args=[why, f"{self.prefix}token:"],
-            )
-        )
-        self._announce_revocation("user", sub, why)  # the kept session's sockets pass the check
+        sub = str(sub)
+
+        def read() -> tuple[int, list[str]]:
+            # No MULTI needed: a token added after the index is read grows the index, and the
+            # script then refuses; one added to the family too is excluded all the same.
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zrange(self.user_index_key(sub), 0, -1)
+            pipe.smembers(self.family_key(sub, keep_family))
+            issued, kept = pipe.execute()
+            kept = {_text(jti) for jti in kept}
+            return len(issued), [_text(j) for j in issued if _text(j) not in kept]
+
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why)
+        # named by member: the kept session's sockets pass the re-check and stay open
+        self._announce_revocation("user", sub, sub, why)
         return revoked
+
+    def _revoke(
+        self, sub: str, collection: str, read: Callable[[], tuple[int, list[str]]], why: str
+    ) -> int:
+        """Read the jtis, then revoke them in one script that names every key it touches;
+        read again if the collection grew in between (a login racing the logout)."""
+        for _ in range(_REVOKE_TRIES):
+            size, jtis = read()
+            keys = [collection, *(self.token_key(sub, jti) for jti in jtis)]
+            revoked = int(self._revoke_listed(keys=keys, args=[why, size]))
+            if revoked >= 0:
+                return revoked
+        raise RuntimeError(
+            f"{collection} kept changing during {_REVOKE_TRIES} tries to revoke its tokens; "
+            "something is issuing tokens in a loop"
+        )
 
     # -- reading -----------------------------------------------------------------------------
 
-    def lookup(self, token: str, jti: str) -> Lookup:
+    def lookup(self, token: str, sub: str, jti: str) -> Lookup:
         """One ``GET``: is this exact token live, revoked, used, or unknown to Redis?"""
-        value = _text(self.redis.get(self.token_key(jti)))
+        value = _text(self.redis.get(self.token_key(str(sub), jti)))
         return _lookup_from_value(value, token_digest(token))
 
-    def lookup_during(self, token: str, jti: str, work: Callable[[], T]) -> tuple[T, Lookup]:
+    def lookup_during(
+        self, token: str, sub: str, jti: str, work: Callable[[], T]
+    ) -> tuple[T, Lookup]:
         """The same ``GET`` as `lookup`, with ``work()`` run while the request is on the wire.
 
         A round trip to Redis is mostly waiting; the flows verify the JWT's signature in
-        that wait instead of before it (the key's name comes from the token's ``jti``,
-        read before verification, but nothing is decided until the signature is
+        that wait instead of before it (the key's name comes from the token's ``sub`` and
+        ``jti``, read before verification, but nothing is decided until the signature is
         checked). If ``work`` raises, the reply is still read, so the connection stays
-        in step, and the exception propagates.
+        in step, and the exception propagates. A client this cannot overlap on (a
+        single-connection client, a cluster client) gets the plain ``work()``, then `lookup`.
         """
-        if self.redis.connection is not None:  # a single-connection client: no overlap
-            result = work()
-            return result, self.lookup(token, jti)
-        pool = self.redis.connection_pool
-        connection = pool.get_connection()
-        try:
-            connection.send_command("GET", self.token_key(jti))
-            try:
-                result = work()
-            finally:
-                value = connection.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
+        result, value = command_during(self.redis, ("GET", self.token_key(str(sub), jti)), work)
         return result, _lookup_from_value(_text(value), token_digest(token))
 
-    def claim_refresh(self, token: str, jti: str) -> Lookup:
+    def claim_refresh(self, token: str, sub: str, jti: str) -> Lookup:
         """Mark a refresh token used, atomically, and say what it was before.
 
         `State.LIVE` means this call won the exchange; `State.USED` means someone
         exchanged it already — the reuse a rotation scheme exists to detect.
         """
         digest = token_digest(token)
-        before = _text(self._claim_refresh(keys=[self.token_key(jti)], args=[digest]))
+        key = self.token_key(str(sub), jti)
+        before = _text(self._claim_refresh(keys=[key], args=[digest]))
         return _lookup_from_value(before, digest)
 
-    def expiretime(self, jti: str) -> int:
+    def expiretime(self, sub: str, jti: str) -> int:
         """The Unix time the token's key expires at (``EXPIRETIME``; -2 if gone)."""
-        return int(self.redis.execute_command("EXPIRETIME", self.token_key(jti)))
+        return int(self.redis.execute_command("EXPIRETIME", self.token_key(str(sub), jti)))
 
-    def ttl(self, jti: str) -> int:
+    def ttl(self, sub: str, jti: str) -> int:
         """Seconds the token's key has left (``TTL``; -2 if gone)."""
-        return int(self.redis.ttl(self.token_key(jti)))
+        return int(self.redis.ttl(self.token_key(str(sub), jti)))
 
     def tokens_of(self, sub: str) -> list[str]:
         """The jtis issued to one member whose index entry has not expired."""
         return [_text(jti) for jti in self.redis.zrange(self.user_index_key(str(sub)), 0, -1)]
 
-    def family_of(self, family: str) -> set[str]:
-        return {_text(jti) for jti in self.redis.smembers(self.family_key(family))}
+    def family_of(self, sub: str, family: str) -> set[str]:
+        return {_text(jti) for jti in self.redis.smembers(self.family_key(str(sub), family))}
 
 
 def _lookup_from_value(value: str | None, digest: str) -> Lookup:

@@ -19,12 +19,25 @@ What a student should take from this module:
   ``alice`` one account, because people read them as one person; allowing all three
   would let one user impersonate another. The name as typed (after NFKC) is kept for
   display; the folded form (``name_key``) carries the UNIQUE constraint.
+* **One script per name** (Unicode TR #39 §5.2, "Highly Restrictive"). Cyrillic ``а``
+  looks exactly like Latin ``a``, so ``аdmin`` and ``admin`` would be two members that
+  display the same. A name's letters must come from one script, or from one of the
+  combinations people really write: Latin + Han + Hiragana + Katakana (Japanese),
+  Latin + Han + Bopomofo (Chinese), Latin + Han + Hangul (Korean). Digits, spaces and
+  punctuation belong to no script and go with any. What this does not catch: a name
+  written *wholly* in another script that happens to look Latin (all-Cyrillic ``асе``);
+  TR #39's confusable "skeletons" (§4) would, at the price of a data table.
+* **Each database is its own app.** A `UserStore` keeps a random ``namespace`` in its
+  file (table ``meta``); the token store and the lock-out put it in every Redis key, so
+  two apps sharing one Redis never mix their members (member #1 of one app is not
+  member #1 of the other).
 
 SQLite docs: https://sqlite.org/lang_createtable.html (STRICT tables, UNIQUE).
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -35,7 +48,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from jwtlab.auth.clock import Clock
+from jwtlab.clock import Clock
 
 NAME_MAX_LENGTH = 64
 PASSWORD_MIN_LENGTH = 8
@@ -55,8 +68,22 @@ CREATE TABLE IF NOT EXISTS users (
     name_key      TEXT    NOT NULL UNIQUE,   -- NFKC(casefold(NFKC(name))): for lookups
     password_hash TEXT    NOT NULL,          -- argon2id encoded hash, never the password
     created_at    REAL    NOT NULL           -- NumericDate (seconds since the epoch)
-) STRICT
+) STRICT;
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
 """
+
+# Scripts that may share one name (TR #39 §5.2, "Highly Restrictive"): any one script
+# alone, or a subset of one of these sets.
+_SCRIPT_COMBINATIONS = (
+    frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+    frozenset({"Latin", "Han", "Bopomofo"}),
+    frozenset({"Latin", "Han", "Hangul"}),
+)
+# Words that start a character's Unicode name without naming its script.
+_NOT_A_SCRIPT = {"SMALL", "CAPITAL", "LETTER", "SYLLABLE", "CHARACTER", "LIGATURE", "SIGN"}
 
 
 class UserError(ValueError):
@@ -69,6 +96,10 @@ class InvalidUserNameError(UserError):
 
 class InvalidPasswordError(UserError):
     """The password is too short or too long for sign-up."""
+
+
+class MixedScriptNameError(InvalidUserNameError):
+    """The name mixes letters of scripts that could make it look like another name."""
 
 
 class UserExistsError(UserError):
@@ -111,7 +142,47 @@ def normalize_name(name: str) -> str:
             )
     if "  " in display:
         raise InvalidUserNameError("the user name contains two spaces in a row; use one")
+    _check_one_script(display)
     return display
+
+
+def script_of(char: str) -> str | None:
+    """The script of a letter, read from its Unicode name (``"а"`` -> ``"Cyrillic"``), or
+    None for a character of no particular script (digits, punctuation, spaces, marks).
+
+    Python's `unicodedata` has no Script property (UAX #24); the name's first words are
+    the script for every letter a name can hold after NFKC (``CYRILLIC SMALL LETTER A``,
+    ``HANGUL SYLLABLE HAN``, ``CJK UNIFIED IDEOGRAPH-6F22`` -> Han).
+    """
+    if not unicodedata.category(char).startswith("L"):
+        return None
+    name = unicodedata.name(char, "")
+    if name.startswith("CJK "):
+        return "Han"
+    if name.startswith(("MODIFIER LETTER", "KATAKANA-HIRAGANA")):
+        return None  # shared by several scripts (Script=Common)
+    words = []
+    for word in name.split():
+        if word in _NOT_A_SCRIPT or word.startswith("IDEOGRAPH") or "-" in word:
+            break
+        words.append(word)
+    return " ".join(words).title() or None
+
+
+def _check_one_script(display: str) -> None:
+    scripts: dict[str, str] = {}
+    for char in display:
+        script = script_of(char)
+        if script is not None:
+            scripts.setdefault(script, char)
+    if len(scripts) <= 1 or any(set(scripts) <= allowed for allowed in _SCRIPT_COMBINATIONS):
+        return
+    found = ", ".join(f"{script} ({char!r} U+{ord(char):04X})" for script, char in scripts.items())
+    raise MixedScriptNameError(
+        f"the user name mixes letters of several scripts: {found}. Letters of different "
+        "scripts can look identical (Cyrillic 'а' and Latin 'a'), so such a name could pass "
+        "for another member's (Unicode TR #39). Write it in one script"
+    )
 
 
 def name_key(name: str) -> str:
@@ -181,7 +252,16 @@ class UserStore:
         self._connection = sqlite3.connect(self.path, check_same_thread=False)
         self._connection.row_factory = sqlite3.Row
         with self._lock, self._connection:
-            self._connection.execute(SCHEMA)
+            self._connection.executescript(SCHEMA)
+            self._connection.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('namespace', ?)",
+                (f"app-{secrets.token_hex(4)}",),
+            )
+            row = self._connection.execute(
+                "SELECT value FROM meta WHERE key = 'namespace'"
+            ).fetchone()
+        self.namespace: str = row["value"]
+        """This database's name in Redis keys: made once, at random, kept in the file."""
         # Checking a login for an unknown name still runs one argon2 verification, so
         # the response time does not tell an attacker which names exist.
         self._dummy_hash = self.password_hasher.hash("not a real password")
@@ -247,13 +327,6 @@ class UserStore:
     def count(self) -> int:
         row = self._fetch_one("SELECT count(*) AS n FROM users", ())
         return int(row["n"])
-
-    def all(self) -> list[User]:
-        with self._lock:
-            rows = self._connection.execute(
-                "SELECT id, name, name_key, created_at FROM users ORDER BY id"
-            ).fetchall()
-        return [_user_from_row(row) for row in rows]
 
     # -- the password check (flow 2, step 2: 회원가입 확인) -----------------------------------
 

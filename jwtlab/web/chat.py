@@ -34,15 +34,16 @@ The notes' option B issues a token "when the user opens a chat room" (채팅방�
   the stream and the channel see messages in the same order.
 
 * **Revocation reaches open sockets** — `TokenStore` PUBLISHes every revocation on
-  ``<prefix>revocations``; each process re-runs the flow-2 check for the sockets it
+  ``<prefix>:revocations`` (naming the member ``sub`` and the token, session family or
+  member); each process re-runs the flow-2 check for the sockets it
   names (by token, session family or member) and closes those refused, with the reason.
   A socket whose token reaches ``exp`` is closed at ``exp`` (by the service's clock).
 
 Keys (every name comes from `chat_key`, so they follow the token store's prefix)::
 
-    <prefix>chat:<room>:messages   pub/sub channel: message and presence frames
-    <prefix>chat:<room>:history    STREAM  from, text; MAXLEN ~ HISTORY_KEPT (chat_store)
-    <prefix>chat:<room>:presence   ZSET    "<socket id>:<name>" -> deadline (Unix s)
+    <prefix>:chat:<room>:messages   pub/sub channel: message and presence frames
+    <prefix>:chat:<room>:history    STREAM  from, text; MAXLEN ~ HISTORY_KEPT (chat_store)
+    <prefix>:chat:<room>:presence   ZSET    "<socket id>:<name>" -> deadline (Unix s)
 """
 
 from __future__ import annotations
@@ -204,10 +205,15 @@ class ChatSocket:
     def presence_entry(self) -> str:
         return f"{self.socket_id}:{self.name}"
 
-    def matches(self, scope: str, identifier: str) -> bool:
-        """Does a revocation of ``scope`` (token, family, user) ``identifier`` name us?"""
+    def matches(self, scope: str, sub: str, identifier: str) -> bool:
+        """Does a revocation of ``scope`` (token, family, user) ``identifier`` of member
+        ``sub`` name us? A jti or a family is only unique within one member's keys."""
         claim = {"token": "jti", "family": "fam", "user": "sub"}.get(scope)
-        return claim is not None and str(self.claims.get(claim)) == identifier
+        return (
+            claim is not None
+            and str(self.claims.get("sub")) == sub
+            and str(self.claims.get(claim)) == identifier
+        )
 
     def may_send(self) -> bool:
         """A token bucket: one flooding client cannot drown the room (or fill the stream)."""
@@ -276,7 +282,7 @@ class ChatHub:
         return self.flows.service  # looked up each time: tests may swap the service
 
     def key(self, room: str, part: str) -> str:
-        return chat_key(self.service.tokens.prefix, room, part)
+        return chat_key(self.service.prefix, room, part)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -526,14 +532,14 @@ class ChatHub:
         """Re-check every socket the event names; close those the check now refuses."""
         try:
             event = json.loads(data)
-            scope, identifier = str(event["scope"]), str(event["id"])
+            scope, sub, identifier = str(event["scope"]), str(event["sub"]), str(event["id"])
         except (ValueError, KeyError, TypeError):
             return
         named = [
             chat_socket
             for room_sockets in self.sockets.values()
             for chat_socket in room_sockets
-            if chat_socket.matches(scope, identifier)
+            if chat_socket.matches(scope, sub, identifier)
         ]
         for chat_socket in named:
             check = await self._check(chat_socket.token, chat_socket.room)

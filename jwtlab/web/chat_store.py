@@ -32,9 +32,9 @@ return id
 
 
 def chat_key(prefix: str, room: str, part: str) -> str:
-    """Every chat key and channel is named here: ``<prefix>chat:<room>:<part>``
+    """Every chat key and channel is named here: ``<prefix>:chat:<room>:<part>``
     (``messages`` the channel, ``history`` the stream, ``presence`` the sorted set)."""
-    return f"{prefix}chat:{room}:{part}"
+    return f"{prefix}:chat:{room}:{part}"
 
 
 def stream_id_time(entry_id: str) -> float:
@@ -55,7 +55,8 @@ def message_frame(entry_id: str, room: str, sender: str, text: str) -> dict[str,
 
 
 def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # bytes that are not UTF-8 (another program's entry) become U+FFFD, never an exception
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def frames_from_entries(entries: list[Any], room: str) -> list[dict[str, Any]]:
@@ -82,6 +83,12 @@ def post_message(redis_client: Any, prefix: str, room: str, sender: str, text: s
 def recent_messages(
     redis_client: Any, prefix: str, room: str, count: int = HISTORY_SENT
 ) -> list[dict[str, Any]]:
-    """The room's newest ``count`` messages, oldest first (``XREVRANGE ... COUNT``)."""
-    entries = redis_client.xrevrange(chat_key(prefix, room, "history"), count=count)
+    """The room's newest ``count`` messages, oldest first (``XREVRANGE ... COUNT``).
+
+    Read undecoded, so that an entry holding bytes that are not UTF-8 (written by another
+    program) is repaired by `frames_from_entries` instead of failing the whole read."""
+    key = chat_key(prefix, room, "history")
+    entries = redis_client.execute_command(
+        "XREVRANGE", key, "+", "-", "COUNT", count, NEVER_DECODE=True
+    )
     return frames_from_entries(entries, room)

@@ -25,6 +25,8 @@ class LiveServer:
         config.setdefault("log_level", "warning")
         config.setdefault("lifespan", "on")  # the chat hub closes its Redis connections on stop
         config.setdefault("timeout_graceful_shutdown", 2)
+        # Believe no X-Forwarded-For (uvicorn's default trusts 127.0.0.1): see `jwtlab.web.serve`.
+        config.setdefault("proxy_headers", False)
         self.app = app
         self.host = host
         self._requested_port = port

@@ -156,25 +156,21 @@ def claims_table(claims: dict[str, Any]) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
-def me_page(*, user_name: str, check: CheckResult, ttl: int, option: str, refreshable: bool) -> str:
+def me_page(*, user_name: str, check: CheckResult, token_key: str, ttl: int, option: str) -> str:
     claims = check.claims or {}
     body = (
         f"<p>You are <strong>{escape(user_name)}</strong>"
         f" (member #{escape(claims.get('sub'))}).</p>"
         "<h2>Your access token's claims</h2>"
         f"{claims_table(claims)}"
-        f"<p>Redis keeps this token's digest under <code>jwtlab:token:{escape(claims.get('jti'))}"
+        f"<p>Redis keeps this token's digest under <code>{escape(token_key)}"
         f"</code> for another <strong>{ttl} s</strong> (EXPIREAT = <code>exp</code>).</p>"
         "<h2>How this page let you in</h2>"
         f"{check._repr_html_()}"
         "<form class='inline' method='post' action='/logout-everywhere'>"
         "<button>Log out everywhere</button></form> "
-        + (
-            "<form class='inline' method='post' action='/refresh'>"
-            "<input type='hidden' name='next' value='/me'><button>Rotate tokens</button></form>"
-            if refreshable
-            else ""
-        )
+        + "<form class='inline' method='post' action='/refresh'>"
+        "<input type='hidden' name='next' value='/me'><button>Rotate tokens</button></form>"
     )
     return layout("Me", body, user_name=user_name, option=option)
 

@@ -1,7 +1,8 @@
-"""Injectable time for the login flows.
+"""Injectable time: one `Clock` type and one `ManualClock` for the whole kit.
 
-Every class in `jwtlab.auth` takes a ``clock``: a function returning the current time
-as seconds since the Unix epoch (a NumericDate, RFC 7519 §2), by default `time.time`.
+The rate limiters (`jwtlab.ratelimit`) and every class in `jwtlab.auth` take a ``clock``:
+a function returning the current time as seconds since the Unix epoch (a NumericDate,
+RFC 7519 §2), by default `time.time`.
 Tests and notebooks pass a `ManualClock` so that "15 minutes later" is one call, not
 15 minutes of waiting.
 
