@@ -206,6 +206,23 @@ def test_a_joining_member_reads_the_stream_history_first(apps, site):
     assert client.xlen(history_key) == chat_store.HISTORY_SENT + 5
 
 
+def test_an_entry_that_is_not_utf8_is_repaired_in_the_history(apps, site):
+    first, _ = apps
+    alice = member(first)
+    raw = site["redis"].client(decode_responses=False)
+    history_key = chat_store.chat_key(site["prefix"], "general", "history")
+    raw.xadd(history_key, {"from": b"\xff", "text": b"ok \xed\xa0\x80"})  # not UTF-8
+
+    async def scenario():
+        socket = await connect(first, "general", alice["room_token"])
+        history = await next_frame(socket, "history")
+        await socket.close()
+        return history
+
+    (message,) = run(scenario())["messages"]
+    assert message["from"] == "\ufffd" and message["text"].startswith("ok \ufffd"), message
+
+
 def test_the_stream_stays_bounded(site, apps):
     client = site["redis"].client()
     for i in range(chat_store.HISTORY_KEPT * 4):

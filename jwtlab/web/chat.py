@@ -78,10 +78,10 @@ from jwtlab.web.app import (
 )
 from jwtlab.web.chat_store import (
     HISTORY_KEPT,
-    HISTORY_SENT,
     SEND_SCRIPT,
     chat_key,
     frames_from_entries,
+    history_command,
     message_frame,
 )
 
@@ -455,8 +455,9 @@ class ChatHub:
         The socket is registered before this read, so a message sent meanwhile is both
         live-queued and in the stream; the writer drops live ones the history already held.
         """
-        entries = await self._redis.xrevrange(
-            self.key(chat_socket.room, "history"), count=HISTORY_SENT
+        # undecoded: an entry that is not UTF-8 (another program's) is repaired, not fatal
+        entries = await self._redis.execute_command(
+            *history_command(self.service.prefix, chat_socket.room), NEVER_DECODE=True
         )
         messages = frames_from_entries(entries, chat_socket.room)
         if messages:

@@ -87,8 +87,11 @@ def recent_messages(
 
     Read undecoded, so that an entry holding bytes that are not UTF-8 (written by another
     program) is repaired by `frames_from_entries` instead of failing the whole read."""
-    key = chat_key(prefix, room, "history")
-    entries = redis_client.execute_command(
-        "XREVRANGE", key, "+", "-", "COUNT", count, NEVER_DECODE=True
-    )
+    entries = redis_client.execute_command(*history_command(prefix, room, count), NEVER_DECODE=True)
     return frames_from_entries(entries, room)
+
+
+def history_command(prefix: str, room: str, count: int = HISTORY_SENT) -> tuple[Any, ...]:
+    """``XREVRANGE <history> + - COUNT <count>``: the newest entries, newest first. Both
+    readers (the page, the socket) send it with ``NEVER_DECODE``."""
+    return ("XREVRANGE", chat_key(prefix, room, "history"), "+", "-", "COUNT", count)
