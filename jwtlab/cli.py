@@ -139,6 +139,7 @@ def cmd_replication(args: argparse.Namespace) -> int:
 
 def cmd_cluster(args: argparse.Namespace) -> int:
     directives = _parse_directives(args.directives)
+    stop = _stop_on_sigterm()
     with servers.cluster(
         primaries=args.primaries, replicas_per_primary=args.replicas_per_primary, **directives
     ) as cluster:
@@ -151,7 +152,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         first = cluster.nodes[0].port
         _wait_for_ctrl_c(
             "\n".join(lines) + f"\ncluster_state:ok on every node ({cluster.nodes[0].engine}).\n"
-            f"Try: redis-cli -c -p {first}    (-c follows MOVED/ASK)    Stop: Ctrl-C"
+            f"Try: redis-cli -c -p {first}    (-c follows MOVED/ASK)    Stop: Ctrl-C",
+            stop,
         )
     return 0
 

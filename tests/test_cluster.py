@@ -24,6 +24,8 @@ from helpers import ENGINES, wait_until
 
 from jwtlab import servers
 
+pytestmark = pytest.mark.server  # every test here starts cluster nodes, some in a child process
+
 
 @pytest.fixture(scope="module", params=ENGINES, ids=[str(e).replace(" ", "-") for e in ENGINES])
 def shared_cluster(request):

@@ -143,35 +143,35 @@ def test_save_keeps_a_digest_until_exp_and_indexes_it(client):
     store = TokenStore(client)
     assert store.save("token-a", _claims("a", exp=EXP)).live
     assert store.save("token-b", _claims("b", exp=EXP + 600)).live
-    assert client.get(store.token_key("a")) != "token-a"  # a digest, never the bearer token
-    assert store.expiretime("a") == EXP and store.expiretime("b") == EXP + 600
+    assert client.get(store.key_of(_claims("a"))) != "token-a"  # a digest, never the token
+    assert store.expiretime("1", "a") == EXP and store.expiretime("1", "b") == EXP + 600
     assert client.zrange(store.user_index_key("1"), 0, -1, withscores=True) == [
         ("a", EXP),
         ("b", EXP + 600),
     ]
     # the index and the family live as long as their longest-lived token
     assert client.expiretime(store.user_index_key("1")) == EXP + 600
-    assert client.expiretime(store.family_key("f1")) == EXP + 600
-    assert store.family_of("f1") == {"a", "b"}
+    assert client.expiretime(store.family_key("1", "f1")) == EXP + 600
+    assert store.family_of("1", "f1") == {"a", "b"}
 
 
 def test_lookup_tells_live_missing_mismatch_revoked_and_used_apart(client):
     store = TokenStore(client)
     store.save("token-a", _claims("a"))
-    assert store.lookup("token-a", "a") == Lookup(State.LIVE)
-    assert store.lookup("token-a", "nope").state is State.MISSING
-    assert store.lookup("forged", "a").state is State.MISMATCH
-    assert store.lookup_during("token-a", "a", lambda: "verified") == (
+    assert store.lookup("token-a", "1", "a") == Lookup(State.LIVE)
+    assert store.lookup("token-a", "1", "nope").state is State.MISSING
+    assert store.lookup("forged", "1", "a").state is State.MISMATCH
+    assert store.lookup_during("token-a", "1", "a", lambda: "verified") == (
         "verified",
         Lookup(State.LIVE),
     )
-    assert store.claim_refresh("token-a", "a").live  # this call won the exchange
-    assert store.claim_refresh("token-a", "a").state is State.USED  # a replay
-    assert store.expiretime("a") == EXP  # KEEPTTL
+    assert store.claim_refresh("token-a", "1", "a").live  # this call won the exchange
+    assert store.claim_refresh("token-a", "1", "a").state is State.USED  # a replay
+    assert store.expiretime("1", "a") == EXP  # KEEPTTL
     store.save("token-b", _claims("b"))
-    assert store.revoke("b", "stolen") and not store.revoke("nope")
-    assert store.lookup("token-b", "b") == Lookup(State.REVOKED, "stolen")
-    assert store.expiretime("b") == EXP
+    assert store.revoke("1", "b", "stolen") and not store.revoke("1", "nope")
+    assert store.lookup("token-b", "1", "b") == Lookup(State.REVOKED, "stolen")
+    assert store.expiretime("1", "b") == EXP
 
 
 def test_revoking_a_family_blocks_its_tokens_and_late_arrivals(client):
@@ -179,12 +179,16 @@ def test_revoking_a_family_blocks_its_tokens_and_late_arrivals(client):
     for jti in ("a", "r"):
         store.save(f"token-{jti}", _claims(jti, fam="f1"))
     store.save("token-other", _claims("o", fam="f2"))
-    assert store.revoke_family("f1", "logout") == 2
-    assert store.revoke_family("f1", "logout") == 2  # still two keys, now re-marked
-    assert client.expiretime(store.family_revoked_key("f1")) == EXP  # dies with the family
+    assert store.revoke_family("1", "f1", "logout") == 2
+    # Only live tokens are revoked and counted now (they used to be re-marked, and counted,
+    # as long as their key existed, so this was 2): a second revocation finds none live.
+    assert store.revoke_family("1", "f1", "logout") == 0
+    assert store.lookup("token-r", "1", "r") == Lookup(State.REVOKED, "logout")
+    # dies with the family
+    assert client.expiretime(store.family_revoked_key("1", "f1")) == EXP
     late = store.save("token-late", _claims("late", fam="f1"))
     assert late == Lookup(State.REVOKED, "logout")
-    assert store.lookup("token-other", "o").live
+    assert store.lookup("token-other", "1", "o").live
 
 
 def test_revoke_user_and_other_sessions_count_what_they_changed(client):
@@ -192,13 +196,17 @@ def test_revoke_user_and_other_sessions_count_what_they_changed(client):
     for jti, fam in [("a1", "fa"), ("a2", "fa"), ("b1", "fb"), ("c1", "fc")]:
         store.save(f"token-{jti}", _claims(jti, fam=fam))
     store.save("token-bob", _claims("bob", sub="2", fam="fbob"))
-    store.revoke("c1", "lost phone")
+    assert store.revoke("1", "c1", "lost phone")
     assert store.revoke_other_sessions("1", keep_family="fb", why="replaced") == 2
-    assert store.lookup("token-c1", "c1") == Lookup(State.REVOKED, "lost phone")
-    assert store.lookup("token-b1", "b1").live
-    assert store.revoke_user("1", "everywhere") == 4
-    assert store.lookup("token-b1", "b1") == Lookup(State.REVOKED, "everywhere")
-    assert store.lookup("token-bob", "bob").live  # another member
+    assert store.lookup("token-c1", "1", "c1") == Lookup(State.REVOKED, "lost phone")
+    assert store.lookup("token-b1", "1", "b1").live
+    # revoke_user now revokes and counts live tokens only (it used to re-mark every token
+    # still in Redis, 4 here): b1 alone was live; the others keep their first reason.
+    assert store.revoke_user("1", "everywhere") == 1
+    assert store.lookup("token-b1", "1", "b1") == Lookup(State.REVOKED, "everywhere")
+    assert store.lookup("token-a1", "1", "a1") == Lookup(State.REVOKED, "replaced")
+    assert store.lookup("token-c1", "1", "c1") == Lookup(State.REVOKED, "lost phone")
+    assert store.lookup("token-bob", "2", "bob").live  # another member
     assert sorted(store.tokens_of("1")) == ["a1", "a2", "b1", "c1"]
 
 
@@ -255,9 +263,9 @@ def test_fakeredis_and_real_servers_leave_the_same_state(engine):
         for n in range(12):
             store.save(f"token-{n}", _claims(f"j{n}", sub=str(n % 2), fam=f"f{n % 4}"))
         decisions += [
-            store.claim_refresh("token-3", "j3"),
-            store.claim_refresh("token-3", "j3"),
-            store.revoke_family("f1", "logout"),
+            store.claim_refresh("token-3", "1", "j3"),
+            store.claim_refresh("token-3", "1", "j3"),
+            store.revoke_family("1", "f1", "logout"),  # f1's tokens (n = 1, 5, 9) are sub 1's
             store.revoke_other_sessions("0", keep_family="f2", why="replaced"),
             store.revoke_user("1", "everywhere"),
             store.save("token-late", _claims("late", fam="f1")),

@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 
 from jwtlab import servers
 
+pytestmark = pytest.mark.server  # every test here drives real app processes and servers
+
 PASSWORD = "correct horse battery"
 
 
@@ -308,7 +310,6 @@ def test_a_bad_entry_in_redis_cannot_break_a_room_page(app, redis_server):
 # -- 4. two apps on one Redis ---------------------------------------------------------------------
 
 
-@pytest.mark.server
 def test_two_apps_on_one_redis_never_mix_their_members(serve, tmp_path):
     with servers.start(save="", appendonly="no") as redis_server:
         two_apps_on(redis_server, serve, tmp_path)
