@@ -9,6 +9,8 @@ COPY --chown=student pyproject.toml README.md ./
 COPY --chown=student jwtlab ./jwtlab
 RUN pip install --no-cache-dir '.[lab]'
 COPY --chown=student notebooks ./notebooks
+# the chat services' shared members file lives in a volume mounted here (docker-compose.yml)
+RUN mkdir /home/student/members && chown student /home/student/members
 USER student
 EXPOSE 8888
 CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--notebook-dir=notebooks"]

@@ -336,10 +336,11 @@ def _spawn(
 
 
 def _spawn_with_output(
-    argv: list[str], *, cwd: Path, guard: str, output: Any
+    argv: list[str], *, cwd: Path, guard: str, output: Any, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen, Any]:
     common = dict(
         cwd=cwd,
+        env=env,  # None: this process's environment
         stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT,

@@ -6,6 +6,8 @@ tests/ is on sys.path under pytest's default import mode, so a test module says
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import time
 
 from jwtlab import auth, servers
@@ -32,3 +34,18 @@ def make_service(redis_client, db_path=":memory:", **options) -> auth.AuthServic
     """An AuthService with cheap argon2 parameters (tests only)."""
     options.setdefault("password_hasher", auth.fast_password_hasher())
     return auth.AuthService.create(redis_client, str(db_path), **options)
+
+
+@contextlib.contextmanager
+def two_app_processes(directory):
+    """One Redis and two `jwtlab serve` processes sharing it, the members' SQLite file in
+    ``directory`` and one signing key: ``(redis_server, first, second, secret)``."""
+    from jwtlab.web.process import AppProcess
+
+    secret = secrets.token_hex(32)
+    with servers.start(save="", appendonly="no") as redis_server:
+        shared = dict(
+            redis_url=redis_server.url, db_path=directory / "members.sqlite3", secret=secret
+        )
+        with AppProcess(**shared) as first, AppProcess(**shared) as second:
+            yield redis_server, first, second, secret

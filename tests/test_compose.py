@@ -47,8 +47,17 @@ def _directives(path: Path) -> list[tuple[str, str]]:
 
 
 def _by_role() -> dict[str, list[str]]:
-    roles: dict[str, list[str]] = {"primary": [], "replica": [], "sentinel": [], "lab": []}
+    roles: dict[str, list[str]] = {
+        "primary": [],
+        "replica": [],
+        "sentinel": [],
+        "lab": [],
+        "chat": [],
+    }
     for name, service in SERVICES.items():
+        if "serve" in service.get("command", []):  # the chat profile's app processes
+            roles["chat"].append(name)
+            continue
         if service.get("profiles"):  # started only on request: the cluster profile, below
             continue
         if "build" in service:
@@ -84,6 +93,23 @@ def test_the_lab_is_built_here_and_points_at_the_primary():
     assert (ROOT / "Dockerfile").exists()
     primary = ROLES["primary"][0]
     assert lab["environment"]["REDIS_URL"] == f"redis://{primary}:6379/0"
+
+
+def test_two_chat_apps_share_the_primary_the_members_file_and_the_key():
+    chats = [SERVICES[name] for name in ROLES["chat"]]
+    assert len(chats) == 2, "the live chat runs as two app processes (notebook 14)"
+
+    def option(service, flag):
+        return service["command"][service["command"].index(flag) + 1]
+
+    primary = ROLES["primary"][0]
+    for service in chats:
+        assert option(service, "--redis-url") == f"redis://{primary}:6379/0"
+        assert service["command"][:2] == ["jwtlab", "serve"] and "chat" in service["profiles"]
+    assert len({option(service, "--db") for service in chats}) == 1
+    assert len({service["environment"]["JWTLAB_SECRET"] for service in chats}) == 1
+    host_ports = {service["ports"][0] for service in chats}
+    assert len(host_ports) == 2 and all(p.startswith("127.0.0.1:") for p in host_ports)
 
 
 def test_the_replica_follows_the_primary_by_its_service_name():

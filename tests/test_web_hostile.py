@@ -292,16 +292,17 @@ def test_a_lone_surrogate_in_a_message_is_refused_and_the_room_still_reads(app):
 
 
 def test_a_bad_entry_in_redis_cannot_break_a_room_page(app, redis_server):
-    """Whatever another program left in the room's list, the page still answers."""
+    """Whatever another program left in the room's stream, the page still answers."""
     with app.client() as browser:
         sign_up(browser)
         page_login(browser)
         browser.post("/rooms/general/open")
         assert browser.post("/rooms/general/messages", data={"text": "hello"}).status_code == 303
         redis = redis_server.client()
-        (key,) = [k for k in redis.scan_iter("jwtlab:*:room:general:messages")]
-        for junk in ['{"name": "x", "text": "\\ud800", "at": 1}', "not json", "[1]", '{"at": 1}']:
-            redis.lpush(key, junk)
+        (key,) = [k for k in redis.scan_iter("jwtlab:*:chat:general:history")]
+        raw = redis_server.client(decode_responses=False)
+        for junk in [{"from": "x", "text": b"\xed\xa0\x80"}, {"text": b"\xff"}, {"other": "1"}]:
+            raw.xadd(key, junk)
         page = browser.get("/rooms/general")
         assert page.status_code == 200 and "hello" in page.text and "\ufffd" in page.text
 
@@ -356,7 +357,7 @@ def two_apps_on(redis_server, serve, tmp_path):
     keys = set(redis_server.client().scan_iter("jwtlab:*"))
     namespaces = {key.split(":")[1] for key in keys}
     assert len(namespaces) == 2, namespaces
-    assert sum(key.endswith(":room:general:messages") for key in keys) == 1
+    assert sum(key.endswith(":chat:general:history") for key in keys) == 1
 
 
 # -- hardening ---------------------------------------------------------------------------------

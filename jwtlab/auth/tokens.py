@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -216,6 +217,18 @@ class TokenStore:
     def family_revoked_key(self, sub: str, family: str) -> str:
         return f"{self.member_tag(sub)}:family:{family}:revoked"
 
+    def revocations_channel(self) -> str:
+        """The pub/sub channel every revocation is announced on (the chat listens)."""
+        return f"{self.prefix}:revocations"
+
+    def _announce_revocation(self, scope: str, sub: str, identifier: str, why: str) -> None:
+        """PUBLISH ``{"scope": token|family|user, "sub": ..., "id": ..., "why": ...}`` so that
+        every process holding a socket opened by one of these tokens closes it now. ``id`` is
+        the jti, the family or the member; ``sub`` always names the member (a jti or a family
+        is only unique within its member's keys)."""
+        event = json.dumps({"scope": scope, "sub": str(sub), "id": str(identifier), "why": why})
+        self.redis.publish(self.revocations_channel(), event)
+
     # -- writing -----------------------------------------------------------------------------
 
     def save(self, token: str, claims: dict) -> Lookup:
@@ -244,7 +257,9 @@ class TokenStore:
         def read() -> tuple[int, list[str]]:
             return int(self.redis.zcard(self.user_index_key(sub))), [jti]
 
-        return self._revoke(sub, self.user_index_key(sub), read, why) == 1
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why) == 1
+        self._announce_revocation("token", sub, jti, why)
+        return revoked
 
     def revoke_family(self, sub: str, family: str, why: str = "logout") -> int:
         """Revoke every token of one login session; returns how many were still live."""
@@ -259,7 +274,9 @@ class TokenStore:
             jtis = self.family_of(sub, family)
             return len(jtis), sorted(jtis)
 
-        return self._revoke(sub, family_key, read, why)
+        revoked = self._revoke(sub, family_key, read, why)
+        self._announce_revocation("family", sub, family, why)
+        return revoked
 
     def revoke_user(self, sub: str, why: str = "logged out everywhere") -> int:
         """Revoke every token issued to one member ("log out everywhere")."""
@@ -269,7 +286,9 @@ class TokenStore:
             jtis = self.tokens_of(sub)
             return len(jtis), jtis
 
-        return self._revoke(sub, self.user_index_key(sub), read, why)
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why)
+        self._announce_revocation("user", sub, sub, why)
+        return revoked
 
     def revoke_other_sessions(self, sub: str, keep_family: str, why: str) -> int:
         """Revoke every live token of the member except those of session ``keep_family``.
@@ -289,7 +308,10 @@ class TokenStore:
             kept = {_text(jti) for jti in kept}
             return len(issued), [_text(j) for j in issued if _text(j) not in kept]
 
-        return self._revoke(sub, self.user_index_key(sub), read, why)
+        revoked = self._revoke(sub, self.user_index_key(sub), read, why)
+        # named by member: the kept session's sockets pass the re-check and stay open
+        self._announce_revocation("user", sub, sub, why)
+        return revoked
 
     def _revoke(
         self, sub: str, collection: str, read: Callable[[], tuple[int, list[str]]], why: str

@@ -79,6 +79,10 @@ def serve(
     secret = os.environ.get("JWTLAB_SECRET") or secrets.token_bytes(32)
     redis_url = redis_url or os.environ.get("REDIS_URL") or None
     uvicorn_options.setdefault("log_level", "info")
+    # Chat frames are a few hundred bytes and one message goes to every socket of a room:
+    # compressing it once per socket (permessage-deflate, RFC 7692) costs CPU on every hop
+    # and saves almost nothing on a classroom network.
+    uvicorn_options.setdefault("ws_per_message_deflate", False)
     uvicorn_options["proxy_headers"] = forwarded_allow_ips is not None
     if forwarded_allow_ips is not None:
         uvicorn_options["forwarded_allow_ips"] = forwarded_allow_ips

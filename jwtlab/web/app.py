@@ -71,7 +71,7 @@ from jwtlab.auth import (
     UserExistsError,
 )
 from jwtlab.auth.users import NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH
-from jwtlab.web import pages
+from jwtlab.web import chat_page, chat_store, pages
 
 ACCESS_COOKIE = "jwtlab_access"
 REFRESH_COOKIE = "jwtlab_refresh"
@@ -79,7 +79,6 @@ REFRESH_PATH = "/refresh"  # the one page that reads the refresh cookie: its coo
 ROOM_COOKIE_PREFIX = "jwtlab_room_"
 DEFAULT_ROOMS = ("general", "redis", "jwt")
 MAX_MESSAGE_LENGTH = 500
-MESSAGES_KEPT = 50
 MAX_NEXT_LENGTH = 512
 MAX_BODY_BYTES = 64 * 1024  # far more than any form or JSON body of this app needs
 _ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -518,7 +517,7 @@ class WebFlows:
         if refusal is not None:
             return refusal
         messages = await run_in_threadpool(self._messages, room)
-        page = pages.room_page(
+        page = chat_page.room_page(
             user_name=check.claims.get("name", ""),
             room=room,
             messages=messages,
@@ -540,37 +539,21 @@ class WebFlows:
         await run_in_threadpool(self._post, room, check.claims.get("name", ""), text)
         return redirect(f"/rooms/{room}")
 
-    # -- messages (a Redis list per room) ----------------------------------------------------
-
-    def _messages_key(self, room: str) -> str:
-        return f"{self.service.prefix}:room:{room}:messages"
+    # -- messages: the live chat's stream and channel (jwtlab.web.chat_store) ----------------
 
     def _messages(self, room: str) -> list[dict[str, Any]]:
-        """The room's last messages, oldest first. An entry that is not what `_post`
-        writes (another program's, an older version's) is skipped, and text that
-        cannot be shown is repaired, so nothing stored can break the page."""
-        raw = self.redis.lrange(self._messages_key(room), 0, MESSAGES_KEPT - 1)
-        messages = []
-        for item in reversed(raw):
-            try:
-                entry = json.loads(item)
-                messages.append(
-                    {
-                        "name": _showable(entry["name"]),
-                        "text": _showable(entry["text"]),
-                        "at": int(entry["at"]),
-                    }
-                )
-            except (ValueError, KeyError, TypeError, RecursionError):
-                continue
+        """The room's last messages, oldest first. Text that cannot be shown (another
+        program's entry) is repaired, so nothing stored can break the page."""
+        messages = chat_store.recent_messages(self.redis, self.service.prefix, room)
+        for message in messages:
+            message["from"], message["text"] = (
+                _showable(message["from"]),
+                _showable(message["text"]),
+            )
         return messages
 
     def _post(self, room: str, name: str, text: str) -> None:
-        entry = json.dumps({"name": name, "text": text, "at": int(self.service.clock())})
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.lpush(self._messages_key(room), entry)
-        pipe.ltrim(self._messages_key(room), 0, MESSAGES_KEPT - 1)
-        pipe.execute()
+        chat_store.post_message(self.redis, self.service.prefix, room, name, text)
 
     # -- JSON API -------------------------------------------------------------------------------
 
@@ -844,4 +827,7 @@ def create_app(
     )
     app.add_middleware(SameOriginForms)
     app.state.flows = flows
+    from jwtlab.web.chat import attach_chat  # here: chat.py imports this module
+
+    attach_chat(app)  # the live chat: /rooms/{room}/ws (issue 14)
     return app

@@ -23,7 +23,7 @@ class LiveServer:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, **config: Any):
         config.setdefault("log_level", "warning")
-        config.setdefault("lifespan", "off")
+        config.setdefault("lifespan", "on")  # the chat hub closes its Redis connections on stop
         config.setdefault("timeout_graceful_shutdown", 2)
         # Believe no X-Forwarded-For (uvicorn's default trusts 127.0.0.1): see `jwtlab.web.serve`.
         config.setdefault("proxy_headers", False)

@@ -191,32 +191,6 @@ def rooms_page(*, user_name: str, rooms: Iterable[str], option: str) -> str:
     return layout("Chat rooms", body, user_name=user_name, option=option)
 
 
-def room_page(
-    *,
-    user_name: str,
-    room: str,
-    messages: list[dict[str, Any]],
-    check: CheckResult,
-    option: str,
-    error: str | None = None,
-) -> str:
-    lines = "".join(
-        f"<li><strong>{escape(m.get('name'))}</strong>: {escape(m.get('text'))}</li>"
-        for m in messages
-    )
-    body = (
-        f"{message_box(error)}"
-        f"<ul>{lines or '<li class=muted>No messages yet.</li>'}</ul>"
-        f"<form method='post' action='/rooms/{escape(room)}/messages'>"
-        "<label for='text'>Say something</label>"
-        "<input type='text' id='text' name='text' maxlength='500' required>"
-        "<button>Send</button></form>"
-        "<h2>The token that opened this room</h2>"
-        f"{claims_table(check.claims or {})}{check._repr_html_()}"
-    )
-    return layout(f"#{room}", body, user_name=user_name, option=option)
-
-
 def room_closed_page(*, user_name: str, room: str, check: CheckResult, option: str) -> str:
     body = (
         f"{message_box(check.detail)}"
