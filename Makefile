@@ -8,6 +8,9 @@ VENV       ?= .venv
 LAB_PORT   ?= 8888
 NO_BROWSER ?=
 PYTEST_ARGS ?=
+# Parallel pytest workers (pytest-xdist) for make test, servers, notebooks, student-check and
+# floors: the tests mostly wait on servers, so even 2 cores keep 4 workers busy. JOBS=0: one process.
+JOBS       ?= 4
 # make lab EDITION=instructor opens notebooks/ (solutions in place) instead of student/
 EDITION    ?= student
 # make outputs NOTEBOOKS=notebooks/02-ttl-and-expiry.ipynb re-executes just that one
@@ -15,6 +18,8 @@ NOTEBOOKS  ?=
 LINT_PATHS ?= jwtlab tests benchmarks notebooks
 
 BIN := $(VENV)/bin
+# A notebook's cells share one kernel: a notebook (a file) goes to one worker.
+XDIST      := $(if $(filter-out 0,$(JOBS)),-n $(JOBS) --dist loadfile)
 # Two sets of packages, one stamp each: a student's `make lab` installs only the lab
 # (the kit, JupyterLab, a kernel); the test, docs and lint tools come with the first
 # `make test`, `make docs` or `make venv`.
@@ -93,7 +98,7 @@ outputs: $(DEV_STAMP)
 # Every student notebook, run in a kernel with errors allowed, must fail exactly at its
 # exercise and check cells (about as long as `make notebooks`; its own CI step).
 student-check: $(DEV_STAMP)
-	$(BIN)/python -m pytest tests/test_editions.py -m student_edition $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/test_editions.py -m student_edition $(if $(filter-out 0,$(JOBS)),-n $(JOBS)) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -112,7 +117,7 @@ docs: $(DEV_STAMP)
 # compared cell by cell with its committed outputs (strict nbval, sanitized).
 test: lint docs
 	JWTLAB_DOCS_HTML=docs/_build/html $(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
-	  -m "not student_edition" $(PYTEST_ARGS)
+	  -m "not student_edition" $(XDIST) $(PYTEST_ARGS)
 
 # The quick loop: every test that needs no server (conftest.py marks the others `server`
 # and makes an unmarked test that starts one fail, saying how to mark it).
@@ -121,7 +126,7 @@ unit: $(DEV_STAMP)
 
 # The tests that start real servers, on every engine found (JWTLAB_REDIS_SERVER=bundled: Valkey).
 servers: $(DEV_STAMP)
-	$(BIN)/python -m pytest tests -m "server and not student_edition" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "server and not student_edition" $(XDIST) $(PYTEST_ARGS)
 
 # Every lower bound in pyproject.toml, proven: a second venv holding the LOWEST version of
 # each direct dependency it allows (uv's lowest-direct resolution; uv comes from the test
@@ -137,10 +142,10 @@ floors: $(DEV_STAMP)
 	  print("floors:", ", ".join(f"{n} {m.version(n)}" for n in names))'
 	# The docs site is built by `make docs` with the docs extra, not part of the floors venv.
 	$(FLOORS_VENV)/bin/python -m pytest tests -p no:cacheprovider -m "not student_edition" \
-	  --ignore=tests/test_docs_offline.py $(PYTEST_ARGS)
+	  --ignore=tests/test_docs_offline.py $(XDIST) $(PYTEST_ARGS)
 
 notebooks: $(DEV_STAMP)
-	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(PYTEST_ARGS)
+	$(BIN)/python -m pytest notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg $(XDIST) $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done

@@ -40,26 +40,36 @@ class Served:
     """One ``jwtlab serve`` process; ``.url``, ``.process``, ``.client()``."""
 
     def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "jwtlab.cli", "serve", "--port", str(self.port), *args]
-        self.process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env={**os.environ, "REDIS_URL": "", **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # A free port can be taken before the app binds it (another test worker, another
+        # program): the app then exits saying so, and it is started again on another port.
+        for attempt in range(5):
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            command = [sys.executable, "-m", "jwtlab.cli", "serve", "--port", str(self.port), *args]
+            self.process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env={**os.environ, "REDIS_URL": "", **(env or {})},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            exited: list[str] = []
 
-        def answers() -> bool:
-            try:
-                return httpx.get(self.url + "/login", timeout=2).status_code == 200
-            except httpx.TransportError:
-                assert self.process.poll() is None, self.process.stdout.read()
-                return False
+            def answers(exited: list[str] = exited) -> bool:
+                try:
+                    return httpx.get(self.url + "/login", timeout=2).status_code == 200
+                except httpx.TransportError:
+                    if self.process.poll() is not None:
+                        exited.append(self.process.stdout.read())
+                        return True
+                    return False
 
-        wait_until(answers, timeout=30, what="jwtlab serve to answer")
+            wait_until(answers, timeout=30, what="jwtlab serve to answer")
+            if not exited:
+                return
+            if "address already in use" not in exited[0] or attempt == 4:
+                raise AssertionError(f"jwtlab serve exited while starting:\n{exited[0]}")
 
     def client(self, **options) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **options)

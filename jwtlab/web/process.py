@@ -44,6 +44,7 @@ class AppProcess:
         self.redis_url = redis_url
         self.db_path = Path(db_path)
         self.option = option
+        self._port_given = port is not None
         self.port = port or servers._free_port()
         self._secret = secret
         self._timeout = timeout
@@ -68,6 +69,24 @@ class AppProcess:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> AppProcess:
+        # A free port is only free until somebody binds it: another program (or test worker)
+        # may take it first. Then uvicorn exits saying so, and a port the kit chose is chosen
+        # again, as jwtlab.servers does for its servers.
+        attempts = 1 if self._port_given else 5
+        for attempt in range(attempts):
+            log_start = self._log.stat().st_size if self._log.exists() else 0
+            try:
+                return self._start_once()
+            except RuntimeError:
+                tail = self._log.read_bytes()[log_start:] if self._log.exists() else b""
+                if b"address already in use" in tail and attempt + 1 < attempts:
+                    self.stop()
+                    self.port = servers._free_port()
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self) -> AppProcess:
         argv = [
             sys.executable,
             "-m",
@@ -96,7 +115,9 @@ class AppProcess:
                 raise RuntimeError(f"the app process exited while starting:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/login", timeout=1.0).status_code == 200:
-                    return self
+                    if self.process.poll() is None:  # ours, not a program that took the port
+                        return self
+                    continue
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
