@@ -8,9 +8,6 @@ Figures that only one notebook needs are grouped under that notebook's number.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from cycler import cycler  # installed with matplotlib
 
 from jwtlab import pace
@@ -47,15 +44,6 @@ def _rc() -> dict:
     }
 
 
-@contextmanager
-def style() -> Iterator[None]:
-    """The kit's look, for a figure drawn by hand in a notebook cell."""
-    import matplotlib.pyplot as plt
-
-    with plt.rc_context(_rc()):
-        yield
-
-
 def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1):
     """A new figure in the kit's style: ``fig, ax = plots.figure(...)``.
 
@@ -74,6 +62,34 @@ def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1):
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
     return fig, axes
+
+
+def _distribution(
+    hist_ax,
+    share_ax,
+    values_by_name: dict[str, list[float]],
+    *,
+    bins: list[float],
+    share_title: str,
+    share_ylabel: str,
+    median_unit: str | None = None,
+) -> None:
+    """Draw each series twice: as a step histogram on ``hist_ax``, and on ``share_ax`` as
+    the share of its values at or below x (with its median in the legend if
+    ``median_unit`` is given)."""
+    for name, values in values_by_name.items():
+        ordered = sorted(values)
+        hist_ax.hist(ordered, bins=bins, histtype="step", linewidth=2.2, label=name)
+        shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        label = name
+        if median_unit is not None:
+            label = f"{name}: median {ordered[len(ordered) // 2]:.0f} {median_unit}"
+        share_ax.step(ordered, shares, where="post", label=label)
+    hist_ax.set_title("distribution")
+    share_ax.set_title(share_title)
+    share_ax.set_ylabel(share_ylabel)
+    share_ax.set_ylim(0, 1.05)
+    share_ax.legend(loc="lower right")
 
 
 # --- 01 · Redis as a remote dictionary -------------------------------------------------
@@ -113,60 +129,6 @@ def cache_queries(queries_by_run: dict[str, list[int]], *, window: int = 25):
     return fig
 
 
-# --- 04 · Rate limiting ------------------------------------------------------------------
-
-
-def rate_limit_timeline(
-    times: list[float], decisions_by_limiter: dict[str, list[bool]], *, bin_seconds: float = 1.0
-):
-    """Allowed vs rejected requests over time, one panel per limiter, same traffic.
-
-    ``times`` are the request times in seconds; ``decisions_by_limiter`` maps a
-    limiter's name to whether each request was allowed. Bars are stacked per
-    ``bin_seconds``: allowed (green) below, rejected (red) on top.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    rows = len(decisions_by_limiter)
-    with plt.rc_context(_rc()):
-        width, height = plt.rcParams["figure.figsize"]
-        fig = Figure(figsize=(width, 1.0 + 2.0 * rows * height / 4.5), layout="constrained")
-        axes = fig.subplots(rows, 1, sharex=True, sharey=True, squeeze=False)[:, 0]
-        fig.suptitle("The same bursty traffic through each limiter")
-        bins = int(max(times) // bin_seconds) + 1
-        starts = [i * bin_seconds for i in range(bins)]
-        for ax, (name, allowed) in zip(axes, decisions_by_limiter.items(), strict=True):
-            passed, refused = [0] * bins, [0] * bins
-            for at, ok in zip(times, allowed, strict=True):
-                (passed if ok else refused)[int(at // bin_seconds)] += 1
-            ax.bar(
-                starts,
-                passed,
-                width=bin_seconds,
-                align="edge",
-                color=COLOURS["green"],
-                label="allowed",
-            )
-            ax.bar(
-                starts,
-                refused,
-                width=bin_seconds,
-                align="edge",
-                bottom=passed,
-                color=COLOURS["red"],
-                label="rejected",
-            )
-            ax.set_title(
-                f"{name}: {sum(allowed)} allowed, {len(allowed) - sum(allowed)} rejected",
-                loc="left",
-            )
-            ax.set_ylabel(f"requests / {bin_seconds:g} s")
-        axes[0].legend(loc="upper right")
-        axes[-1].set_xlabel("time (s)")
-    return fig
-
-
 # --- 02 · TTL and expiry -----------------------------------------------------------------
 
 
@@ -184,16 +146,14 @@ def expiry_delays(delays_by_run: dict[str, list[float]]):
     )
     longest = max((max(delays) for delays in delays_by_run.values() if delays), default=1.0)
     bins = [longest * i / 40 for i in range(41)]
-    for name, delays in delays_by_run.items():
-        ordered = sorted(delays)
-        hist_ax.hist(ordered, bins=bins, histtype="step", linewidth=2.2, label=name)
-        shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
-        share_ax.step(ordered, shares, where="post", label=name)
-    hist_ax.set_title("distribution")
-    share_ax.set_title("share of keys deleted within x ms")
-    share_ax.set_ylabel("share of keys")
-    share_ax.set_ylim(0, 1.05)
-    share_ax.legend(loc="lower right")
+    _distribution(
+        hist_ax,
+        share_ax,
+        delays_by_run,
+        bins=bins,
+        share_title="share of keys deleted within x ms",
+        share_ylabel="share of keys",
+    )
     return fig
 
 
@@ -264,6 +224,104 @@ def ttl_countdown(
     return fig
 
 
+# --- 04 · Rate limiting ------------------------------------------------------------------
+
+
+def rate_limit_timeline(
+    times: list[float], decisions_by_limiter: dict[str, list[bool]], *, bin_seconds: float = 1.0
+):
+    """Allowed vs rejected requests over time, one panel per limiter, same traffic.
+
+    ``times`` are the request times in seconds; ``decisions_by_limiter`` maps a
+    limiter's name to whether each request was allowed. Bars are stacked per
+    ``bin_seconds``: allowed (green) below, rejected (red) on top.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    rows = len(decisions_by_limiter)
+    with plt.rc_context(_rc()):
+        width, height = plt.rcParams["figure.figsize"]
+        fig = Figure(figsize=(width, 1.0 + 2.0 * rows * height / 4.5), layout="constrained")
+        axes = fig.subplots(rows, 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+        fig.suptitle("The same bursty traffic through each limiter")
+        bins = int(max(times) // bin_seconds) + 1
+        starts = [i * bin_seconds for i in range(bins)]
+        for ax, (name, allowed) in zip(axes, decisions_by_limiter.items(), strict=True):
+            passed, refused = [0] * bins, [0] * bins
+            for at, ok in zip(times, allowed, strict=True):
+                (passed if ok else refused)[int(at // bin_seconds)] += 1
+            ax.bar(
+                starts,
+                passed,
+                width=bin_seconds,
+                align="edge",
+                color=COLOURS["green"],
+                label="allowed",
+            )
+            ax.bar(
+                starts,
+                refused,
+                width=bin_seconds,
+                align="edge",
+                bottom=passed,
+                color=COLOURS["red"],
+                label="rejected",
+            )
+            ax.set_title(
+                f"{name}: {sum(allowed)} allowed, {len(allowed) - sum(allowed)} rejected",
+                loc="left",
+            )
+            ax.set_ylabel(f"requests / {bin_seconds:g} s")
+        axes[0].legend(loc="upper right")
+        axes[-1].set_xlabel("time (s)")
+    return fig
+
+
+# --- 06 · AOF ----------------------------------------------------------------------------
+
+
+def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes: int):
+    """Writes per second (left) and writes lost to a SIGKILL (right), one bar per
+    ``appendfsync`` policy. ``writes`` is how many each run sent."""
+    fig, (speed_ax, lost_ax) = figure(
+        "appendfsync: speed, and what a crash of the server process loses",
+        "appendfsync",
+        "writes per second",
+        ncols=2,
+    )
+    names = list(throughput)
+    colours = [COLOURS["red"], COLOURS["orange"], COLOURS["green"]][: len(names)]
+    bars = speed_ax.bar(names, [throughput[name] for name in names], color=colours)
+    speed_ax.bar_label(bars, fmt="%.0f")
+    speed_ax.set_title(f"{writes} SETs, one round trip each")
+    bars = lost_ax.bar(names, [lost[name] for name in names], color=colours)
+    lost_ax.bar_label(bars, fmt="%d")
+    lost_ax.set_ylim(0, writes)
+    lost_ax.set_ylabel("writes lost after kill()")
+    lost_ax.set_title("SIGKILL: the OS page cache survives")
+    return fig
+
+
+def aof_files(before: dict[str, int], after: dict[str, int]):
+    """Sizes of the AOF files before and after a rewrite (BGREWRITEAOF), in bytes."""
+    fig, ax = figure("BGREWRITEAOF: the same data, fewer bytes", "", "bytes")
+
+    def short(name: str) -> str:  # "appendonly.aof.1.incr.aof" -> "1.incr.aof"
+        return name.replace("appendonly.aof.", "")
+
+    labels = [
+        *(f"before\n{short(name)}" for name in before),
+        *(f"after\n{short(name)}" for name in after),
+    ]
+    sizes = [*before.values(), *after.values()]
+    colours = [COLOURS["orange"]] * len(before) + [COLOURS["green"]] * len(after)
+    bars = ax.bar(labels, sizes, color=colours)
+    ax.bar_label(bars, fmt="%d")
+    ax.tick_params(axis="x", labelsize="small")
+    return fig
+
+
 # --- 07 · Replication and failover -------------------------------------------------------
 
 
@@ -328,20 +386,18 @@ def check_latencies(latencies_us_by_mode: dict[str, list[float]], *, title: str)
     everything = [v for values in latencies_us_by_mode.values() for v in values if v > 0]
     low, high = min(everything), max(everything)
     edges = [low * (high / low) ** (i / 60) for i in range(61)]
-    for name, values in latencies_us_by_mode.items():
-        ordered = sorted(values)
-        median = ordered[len(ordered) // 2]
-        hist_ax.hist(ordered, bins=edges, histtype="step", linewidth=2.2, label=name)
-        shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
-        share_ax.step(ordered, shares, where="post", label=f"{name}: median {median:.0f} µs")
+    _distribution(
+        hist_ax,
+        share_ax,
+        latencies_us_by_mode,
+        bins=edges,
+        share_title="share of checks done within x µs",
+        share_ylabel="share of checks",
+        median_unit="µs",
+    )
     for ax in (hist_ax, share_ax):
         ax.set_xscale("log")
-    hist_ax.set_title("distribution")
-    share_ax.set_title("share of checks done within x µs")
     share_ax.set_xlabel("time per check (µs)")
-    share_ax.set_ylabel("share of checks")
-    share_ax.set_ylim(0, 1.05)
-    share_ax.legend(loc="lower right")
     return fig
 
 
@@ -372,48 +428,4 @@ def ttl_follows_exp(seconds: list[float], ttl_s: list[float], exp_left_s: list[f
         ax.axvline(gone[0], color=COLOURS["red"], linestyle=":", label="key gone (PTTL -2)")
     ax.axhline(0, color=COLOURS["black"], linewidth=0.8)
     ax.legend(loc="upper right")
-    return fig
-
-
-# --- 06 · AOF ----------------------------------------------------------------------------
-
-
-def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes: int):
-    """Writes per second (left) and writes lost to a SIGKILL (right), one bar per
-    ``appendfsync`` policy. ``writes`` is how many each run sent."""
-    fig, (speed_ax, lost_ax) = figure(
-        "appendfsync: speed, and what a crash of the server process loses",
-        "appendfsync",
-        "writes per second",
-        ncols=2,
-    )
-    names = list(throughput)
-    colours = [COLOURS["red"], COLOURS["orange"], COLOURS["green"]][: len(names)]
-    bars = speed_ax.bar(names, [throughput[name] for name in names], color=colours)
-    speed_ax.bar_label(bars, fmt="%.0f")
-    speed_ax.set_title(f"{writes} SETs, one round trip each")
-    bars = lost_ax.bar(names, [lost[name] for name in names], color=colours)
-    lost_ax.bar_label(bars, fmt="%d")
-    lost_ax.set_ylim(0, writes)
-    lost_ax.set_ylabel("writes lost after kill()")
-    lost_ax.set_title("SIGKILL: the OS page cache survives")
-    return fig
-
-
-def aof_files(before: dict[str, int], after: dict[str, int]):
-    """Sizes of the AOF files before and after a rewrite (BGREWRITEAOF), in bytes."""
-    fig, ax = figure("BGREWRITEAOF: the same data, fewer bytes", "", "bytes")
-
-    def short(name: str) -> str:  # "appendonly.aof.1.incr.aof" -> "1.incr.aof"
-        return name.replace("appendonly.aof.", "")
-
-    labels = [
-        *(f"before\n{short(name)}" for name in before),
-        *(f"after\n{short(name)}" for name in after),
-    ]
-    sizes = [*before.values(), *after.values()]
-    colours = [COLOURS["orange"]] * len(before) + [COLOURS["green"]] * len(after)
-    bars = ax.bar(labels, sizes, color=colours)
-    ax.bar_label(bars, fmt="%d")
-    ax.tick_params(axis="x", labelsize="small")
     return fig

@@ -172,17 +172,6 @@ return {0, 0, tostring(tonumber(oldest[2]) + window - now)}
 """
 
 
-_SLIDING_LOG_PEEK = """
--- KEYS[1] the log; ARGV: now, window (seconds), limit. Like the script above, minus the ZADD.
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then return {1, limit - count, '0'} end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, 0, tostring(tonumber(oldest[2]) + window - now)}
-"""
-
-
 class SlidingWindowLog(_WindowLimiter):
     """At most ``limit`` requests in *any* ``window`` seconds: a log of every request.
 
@@ -207,7 +196,6 @@ class SlidingWindowLog(_WindowLimiter):
     def __init__(self, client: redis.Redis, **options: Any) -> None:
         super().__init__(client, **options)
         self.script = client.register_script(self.SCRIPT)  # EVALSHA, EVAL on NOSCRIPT
-        self.peek_script = client.register_script(_SLIDING_LOG_PEEK)
 
     def hit(
         self, identity: str, *, now: float | None = None, member: str | None = None
@@ -224,14 +212,21 @@ class SlidingWindowLog(_WindowLimiter):
     def peek(self, identity: str, *, now: float | None = None) -> Decision:
         """Would a request be allowed now? Logs nothing.
 
-        With :meth:`record`, for a limit on some events only: the login limiter of
-        :mod:`jwtlab.auth` peeks before checking a password and records only failures.
+        The script's steps without the ZADD, in one MULTI: no "if" is left to run on the
+        server. With :meth:`record`, a limit on some events only; but a peek and a later
+        record are two steps, so parallel requests can all pass the peek (which is why
+        the login lock-out, :mod:`jwtlab.auth.lockout`, counts in one script).
         """
         now = self._now(now)
-        allowed, remaining, wait = self.peek_script(
-            keys=[self.key(identity)], args=[repr(now), repr(self.window), self.limit]
-        )
-        return Decision(bool(allowed), int(remaining), max(0.0, float(wait)))
+        key = self.key(identity)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now - self.window)
+        pipe.zcard(key)
+        pipe.zrange(key, 0, 0, withscores=True)
+        _, count, oldest = pipe.execute()
+        if count < self.limit:
+            return Decision(True, self.limit - count)
+        return Decision(False, 0, max(0.0, oldest[0][1] + self.window - now))
 
     def record(self, identity: str, *, now: float | None = None) -> None:
         """Log one event, whatever the count (ZADD and the clean-up PEXPIRE, in MULTI)."""

@@ -35,7 +35,9 @@ def test_sliding_log_peek_logs_nothing_and_record_logs_always(client):
     refused = limiter.peek("bob", now=125)
     assert (refused.allowed, refused.remaining) == (False, 0)
     assert refused.retry_after == pytest.approx(100 + 60 - 125)
-    assert limiter.peek("bob", now=170.5).allowed  # 100 and 110 have left the window
+    later = limiter.peek("bob", now=170.5)  # 100 and 110 have left the window
+    assert (later.allowed, later.remaining, later.retry_after) == (True, 1, 0.0)
+    assert client.zcard(limiter.key("bob")) == 1  # and the peek dropped them from the log
 
 
 # ---------------------------------------------------------------------- fixed window

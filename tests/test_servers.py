@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import redis
 from helpers import ENGINES, wait_until
 
 from jwtlab import servers
+from jwtlab.servers import _engine
 
 
 def test_the_bundled_valkey_is_always_among_the_engines():
@@ -58,7 +60,7 @@ def test_a_server_older_than_7_is_passed_over_with_a_warning(monkeypatch, tmp_pa
 def test_no_engine_at_all_lists_what_was_tried_and_how_to_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("JWTLAB_REDIS_SERVER", raising=False)
-    monkeypatch.setattr(servers, "_bundled_path", lambda: None)
+    monkeypatch.setattr(_engine, "_bundled_path", lambda: None)  # where find_engine looks
     with pytest.raises(servers.EngineNotFoundError) as info:
         servers.find_engine()
     message = str(info.value)
@@ -115,7 +117,7 @@ def test_a_bad_directive_fails_with_the_servers_own_words(engine):
 def test_directives_the_kit_owns_or_that_would_corrupt_the_file_are_refused(
     directives, message, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(servers.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with pytest.raises(ValueError, match=message):
         servers.start(**directives)
     assert list(tmp_path.iterdir()) == [], "a refused start leaves no directory behind"
@@ -183,7 +185,7 @@ def test_a_named_dir_is_kept(engine, tmp_path):
 
 
 def test_stale_temporary_dirs_of_dead_owners_are_swept(tmp_path, monkeypatch):
-    monkeypatch.setattr(servers.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     stale = tmp_path / "jwtlab-stale"
     stale.mkdir()
     (stale / "jwtlab-owner.pid").write_text("999999999\n")
