@@ -7,8 +7,10 @@ tests/ is on sys.path under pytest's default import mode, so a test module says
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import time
+from pathlib import Path
 
 from jwtlab import auth, servers
 
@@ -49,3 +51,20 @@ def two_app_processes(directory):
         )
         with AppProcess(**shared) as first, AppProcess(**shared) as second:
             yield redis_server, first, second, secret
+
+
+# Debian's Chromium, driven by Playwright (its own browser download is not available);
+# .ci/ensure-chromium installs it, $JWTLAB_CHROMIUM points at another binary.
+CHROMIUM = Path(os.environ.get("JWTLAB_CHROMIUM", "/usr/bin/chromium"))
+
+
+def require_chromium() -> str:
+    """The browser's path; a browser test without one fails (never skips) and says what to do."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run `sudo .ci/ensure-chromium` (Debian/Ubuntu) or set "
+            "JWTLAB_CHROMIUM to a Chromium binary"
+        )
+    return str(CHROMIUM)

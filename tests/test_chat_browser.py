@@ -7,17 +7,15 @@ closes the first page's socket, and the page says why.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import httpx
 import pytest
-from helpers import two_app_processes
+from helpers import require_chromium, two_app_processes
+from playwright import sync_api  # the test extra; Debian's Chromium, no browser download
 
 from jwtlab.web.process import AppProcess
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = [
     "--headless",
@@ -27,13 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-if not os.path.exists(CHROMIUM) or shutil.which("chromium") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing in CI: .ci/run calls .ci/ensure-chromium first")
-    pytest.skip("no Chromium here: run .ci/ensure-chromium", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +38,9 @@ def two_processes(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=require_chromium(), args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 

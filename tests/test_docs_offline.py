@@ -16,16 +16,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import require_chromium
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("JWTLAB_CHROMIUM", "/usr/bin/chromium"))
 #: The notebooks whose diagrams are the point: the login flows' sequence diagrams, the topology.
 NOTEBOOK_PAGES_WITH_DIAGRAMS = (
     "notebooks/07-replication-and-failover.html",
     "notebooks/11-login-flow-1.html",
     "notebooks/12-login-flow-2.html",
 )
+
+
+# Without $JWTLAB_DOCS_HTML (make test sets it) the first test builds the whole site: minutes
+# on a busy machine, more than the suite's 120 s per test.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +49,11 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: run `sudo .ci/ensure-chromium` (Debian/Ubuntu) or set "
-            "JWTLAB_CHROMIUM to a Chromium binary"
-        )
+    chromium_path = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, headless=True)
         yield chromium
         chromium.close()
 
