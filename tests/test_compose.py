@@ -8,7 +8,10 @@ really replicates and that the Sentinels really fail over when the primary dies.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,28 @@ def test_the_lab_is_built_here_and_points_at_the_primary():
     assert (ROOT / "Dockerfile").exists()
     primary = ROLES["primary"][0]
     assert lab["environment"]["REDIS_URL"] == f"redis://{primary}:6379/0"
+
+
+def test_the_lab_container_opens_the_student_edition_kept_on_the_host(tmp_path):
+    lab = SERVICES[ROLES["lab"][0]]
+    assert "./student:/home/student/jwtlab/student" in lab["volumes"]
+    cmd = next(
+        json.loads(line.removeprefix("CMD "))
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("CMD ")
+    )
+    write, launch = cmd[-1].split(" && ")
+    assert "--notebook-dir=student" in launch.split()
+    # The container's first step, run here as it runs there (its working directory holds
+    # notebooks/): it writes the student edition, and a second start keeps a student's edit.
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    python_argv = [sys.executable, *write.split()[1:]]
+    subprocess.run(python_argv, cwd=tmp_path, check=True, capture_output=True)
+    first = tmp_path / "student" / "08-jwt-anatomy.ipynb"
+    assert "### BEGIN SOLUTION" not in first.read_text()
+    first.write_text(first.read_text().replace("JWT", "JWT (my notes)", 1))
+    subprocess.run(python_argv, cwd=tmp_path, check=True, capture_output=True)
+    assert "JWT (my notes)" in first.read_text()
 
 
 def test_two_chat_apps_share_the_primary_the_members_file_and_the_key():
