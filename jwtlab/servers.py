@@ -44,7 +44,11 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:  # redis is imported where it is used: the module itself does not need it
+    import redis
+    from redis.cluster import RedisCluster
 
 __all__ = [
     "CheckResult",
@@ -235,7 +239,7 @@ def engines() -> list[Engine]:
     return list(seen.values())
 
 
-def _resolve_engine(engine: Engine | str | os.PathLike | None) -> Engine:
+def _resolve_engine(engine: Engine | str | os.PathLike[str] | None) -> Engine:
     if engine is None:
         return find_engine()
     if isinstance(engine, Engine):
@@ -274,11 +278,15 @@ def _die_with_parent(parent_pid: int) -> None:  # runs in the child, between for
         os._exit(1)
 
 
+#: What the spawner thread answers: the process it started, or the exception that stopped it.
+_SpawnReply: TypeAlias = "queue.Queue[subprocess.Popen[bytes] | BaseException]"
+
+
 class _Spawner:
     """One long-lived thread that forks every server (see the comment above)."""
 
     def __init__(self) -> None:
-        self._requests: queue.Queue = queue.Queue()
+        self._requests: queue.Queue[tuple[list[str], dict[str, Any], _SpawnReply]] = queue.Queue()
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="jwtlab-spawner", daemon=True)
         self._thread.start()
@@ -287,16 +295,16 @@ class _Spawner:
         while True:
             argv, kwargs, reply = self._requests.get()
             try:
-                reply.put((subprocess.Popen(argv, **kwargs), None))
+                reply.put(subprocess.Popen(argv, **kwargs))
             except BaseException as exc:
-                reply.put((None, exc))
+                reply.put(exc)
 
-    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:
-        reply: queue.Queue = queue.Queue(maxsize=1)
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        reply: _SpawnReply = queue.Queue(maxsize=1)
         self._requests.put((argv, kwargs, reply))
-        proc, exc = reply.get()
-        if exc is not None:
-            raise exc
+        proc = reply.get()
+        if isinstance(proc, BaseException):
+            raise proc
         return proc
 
 
@@ -325,7 +333,7 @@ except ProcessLookupError:
 
 def _spawn(
     argv: list[str], *, cwd: Path, guard: str, console: Path
-) -> tuple[subprocess.Popen, Any]:
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
     """Start ``argv`` so that it cannot outlive this process. Returns (process, watchdog).
 
     What the server prints before its logfile is open (a bad config line, say) goes to
@@ -336,9 +344,14 @@ def _spawn(
 
 
 def _spawn_with_output(
-    argv: list[str], *, cwd: Path, guard: str, output: Any, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen, Any]:
-    common = dict(
+    argv: list[str],
+    *,
+    cwd: Path,
+    guard: str,
+    output: IO[bytes] | int,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
+    common: dict[str, Any] = dict(
         cwd=cwd,
         env=env,  # None: this process's environment
         stdin=subprocess.DEVNULL,
@@ -367,6 +380,7 @@ def _spawn_with_output(
         )
         # Keep the write end open for our lifetime; never write to it. Not inheritable,
         # so no other child keeps the watchdog waiting.
+        assert watchdog.stdin is not None  # stdin=PIPE
         os.set_inheritable(watchdog.stdin.fileno(), False)
         return proc, watchdog
     raise ValueError(f"orphan guard must be 'pdeathsig' or 'watchdog', not {guard!r}")
@@ -427,7 +441,8 @@ def _tail(path: Path, start: int = 0, lines: int = 20) -> str:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 # ------------------------------------------------------------------------ config
@@ -486,7 +501,7 @@ class Server:
         directives: dict[str, Any] | None = None,
         *,
         port: int | None = None,
-        dir: str | os.PathLike | None = None,
+        dir: str | os.PathLike[str] | None = None,
         engine: Engine | str | None = None,
         sentinel: bool = False,
         guard: str | None = None,
@@ -509,8 +524,8 @@ class Server:
             self.dir.mkdir(parents=True, exist_ok=True)
         self._fixed_port = port is not None
         self.port = port if port is not None else _free_port()
-        self._proc: subprocess.Popen | None = None
-        self._watchdog: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
         self._closed = False
 
     # --- identity
@@ -526,7 +541,7 @@ class Server:
     @property
     def pid(self) -> int | None:
         """The server's process id while it runs, else None."""
-        return self._proc.pid if self.running else None
+        return self._proc.pid if self._proc is not None and self.running else None
 
     @property
     def url(self) -> str:
@@ -554,7 +569,9 @@ class Server:
         return self._proc is not None and self._proc.poll() is None
 
     def __repr__(self) -> str:
-        state = f"pid {self._proc.pid}" if self.running else "not running"
+        state = (
+            f"pid {self._proc.pid}" if self._proc is not None and self.running else "not running"
+        )
         kind = "sentinel" if self.sentinel else "server"
         return f"<{kind} {self.engine} at {self.url}, {state}, dir {self.dir}>"
 
@@ -589,13 +606,14 @@ class Server:
                 argv.append("--sentinel")
             log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
             console_start = self.console_path.stat().st_size if self.console_path.exists() else 0
-            self._proc, self._watchdog = _spawn(
+            proc, self._watchdog = _spawn(
                 argv, cwd=self.dir, guard=self._guard, console=self.console_path
             )
+            self._proc = proc
             with _live_lock:
                 _live.add(self)
             try:
-                self._wait_until_ready(log_start, console_start)
+                self._wait_until_ready(proc, log_start, console_start)
                 return
             except ServerStartError as exc:
                 in_use = "Address already in use" in str(exc)
@@ -604,17 +622,19 @@ class Server:
                     continue
                 raise
 
-    def _wait_until_ready(self, log_start: int, console_start: int) -> None:
+    def _wait_until_ready(
+        self, proc: subprocess.Popen[bytes], log_start: int, console_start: int
+    ) -> None:
         deadline = time.monotonic() + self._timeout
         pause = 0.0005
         while True:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 self._reap_watchdog()
                 raise ServerStartError(
-                    f"{self.engine} exited with code {self._proc.returncode} while starting "
+                    f"{self.engine} exited with code {proc.returncode} while starting "
                     f"on port {self.port}.\n" + self._startup_output(log_start, console_start)
                 )
-            if _ready(self.port, self._proc.pid):
+            if _ready(self.port, proc.pid):
                 return
             if time.monotonic() > deadline:
                 self._hard_kill()
@@ -640,8 +660,9 @@ class Server:
         if self._watchdog is not None:
             self._watchdog.kill()
             self._watchdog.wait()
-            with contextlib.suppress(OSError):
-                self._watchdog.stdin.close()
+            if self._watchdog.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._watchdog.stdin.close()
             self._watchdog = None
 
     def _hard_kill(self) -> None:
@@ -662,7 +683,7 @@ class Server:
         ``save=True`` forces an RDB save (SHUTDOWN SAVE), ``save=False`` skips it
         (SHUTDOWN NOSAVE); the default does what the configuration says.
         """
-        if not self.running:
+        if self._proc is None or not self.running:
             return
         command = ["SHUTDOWN"]
         if save is True:
@@ -715,7 +736,7 @@ class Server:
         self.close()
 
     # --- use
-    def client(self, **kwargs: Any):
+    def client(self, **kwargs: Any) -> redis.Redis:
         """A ``redis.Redis`` connected to this server (``decode_responses=True`` unless given)."""
         import redis
 
@@ -744,7 +765,7 @@ class Server:
 def start(
     *,
     port: int | None = None,
-    dir: str | os.PathLike | None = None,
+    dir: str | os.PathLike[str] | None = None,
     engine: Engine | str | None = None,
     timeout: float = START_TIMEOUT,
     **directives: Any,
@@ -801,7 +822,7 @@ def _ready(port: int, pid: int) -> bool:
     except OSError:
         return False
     match = re.search(rb"process_id:(\d+)", reply)
-    return bool(match) and int(match.group(1)) == pid
+    return match is not None and int(match.group(1)) == pid
 
 
 # --------------------------------------------------------------------- replication
@@ -1141,7 +1162,7 @@ class ClusterNode(Server):
         super().__init__(directives, **kwargs)
         self._cluster = cluster
         self.cluster_port: int | None = None
-        self.node_id: str | None = None
+        self.node_id = ""  # the cluster's name for it, from CLUSTER MYID once started
 
     def _launch(self) -> None:
         # Redis 7.0 added `cluster-port`: the bus need not be port + 10000 (which may
@@ -1271,7 +1292,7 @@ class Cluster:
         """A URL of one running node: ``RedisCluster.from_url(url)`` finds all the others."""
         return self.running_nodes[0].url
 
-    def client(self, **kwargs: Any):
+    def client(self, **kwargs: Any) -> RedisCluster:
         """A ``redis.cluster.RedisCluster`` (``decode_responses=True`` unless given): it
         reads the slot map and sends each command to the node serving its key."""
         from redis.cluster import ClusterNode as StartupNode
@@ -1576,7 +1597,7 @@ def _run_tool(
 
 
 def check_aof(
-    path: str | os.PathLike, *, fix: bool = False, engine: Engine | str | None = None
+    path: str | os.PathLike[str], *, fix: bool = False, engine: Engine | str | None = None
 ) -> CheckResult:
     """Run the engine's AOF checker on ``path`` (a manifest or a single AOF file).
 
@@ -1587,7 +1608,7 @@ def check_aof(
     return _run_tool("aof", args, engine, answer="y\n" if fix else "")
 
 
-def check_rdb(path: str | os.PathLike, *, engine: Engine | str | None = None) -> CheckResult:
+def check_rdb(path: str | os.PathLike[str], *, engine: Engine | str | None = None) -> CheckResult:
     """Run the engine's RDB checker on ``path`` (a dump.rdb)."""
     return _run_tool("rdb", [os.fspath(path)], engine)
 
@@ -1597,7 +1618,7 @@ def check_rdb(path: str | os.PathLike, *, engine: Engine | str | None = None) ->
 _shared_server: Server | None = None
 
 
-def connect(**kwargs: Any):
+def connect(**kwargs: Any) -> redis.Redis:
     """A client for "a Redis": ``$REDIS_URL`` when set (docker compose, a classroom
     server), else a server the kit starts for this process and keeps until exit."""
     import redis
