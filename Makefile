@@ -34,11 +34,12 @@ help:
 	@echo "make lab       JupyterLab on your student edition, student/ (EDITION=instructor: notebooks/;"
 	@echo "               LAB_PORT=$(LAB_PORT); NO_BROWSER=1 for a server only)"
 	@echo "make student   write the student edition into student/ (never overwrites your files)"
-	@echo "make test      the linter, the unit and server tests, and every notebook under nbval"
+	@echo "make test      the linters, the docs, the unit and server tests, every notebook under nbval"
 	@echo "make unit      the tests that need no server (seconds); make servers, make notebooks: the rest"
 	@echo "make student-check  run every student notebook: it fails exactly at its exercises"
 	@echo "make floors    the unit and server tests on the lowest versions pyproject.toml allows"
-	@echo "make typecheck mypy, strict, on the package (not yet part of make lint)"
+	@echo "make lint      ruff (code and notebooks) and mypy, strict, on the package"
+	@echo "make typecheck mypy alone (the type check make lint runs)"
 	@echo "make outputs   re-execute the instructor notebooks in place (NOTEBOOKS=... for some)"
 	@echo "make docs      the static site: guides, reference, rendered notebooks (docs/_build/html)"
 	@echo "make bench     the benchmarks (ratios against PyJWT and a bare Redis round trip)"
@@ -100,11 +101,13 @@ outputs: $(DEV_STAMP)
 student-check: $(DEV_STAMP)
 	$(BIN)/python -m pytest tests/test_editions.py -m student_edition $(if $(filter-out 0,$(JOBS)),-n $(JOBS)) $(PYTEST_ARGS)
 
+# ruff on code and notebooks, then mypy, strict, on the package (configured in pyproject.toml).
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
 
-# mypy, strict, on the package (configured in pyproject.toml); not yet part of `lint`.
+# The type check alone: what the last step of `lint` runs.
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
@@ -151,4 +154,5 @@ bench: $(DEV_STAMP)
 	@for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(FLOORS_VENV) .pytest_cache .ruff_cache .hypothesis docs/_build docs/notebooks
+	rm -rf $(VENV) $(FLOORS_VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis docs/_build \
+	  docs/notebooks

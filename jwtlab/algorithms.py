@@ -32,7 +32,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -50,12 +50,16 @@ from jwtlab.errors import (
     excerpt,
 )
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+
 __all__ = [
     "ALGORITHMS",
     "Algorithm",
     "ClassifiedKey",
     "ECAlgorithm",
     "HMACAlgorithm",
+    "Key",
     "KeyLike",
     "KeyObject",
     "OKPAlgorithm",
@@ -90,6 +94,15 @@ KeyObject: TypeAlias = (
 #: Every form of key the algorithms accept: a secret, a key as text or bytes (PEM, DER,
 #: JWK JSON, OpenSSH), a key object, or a JWK dict.
 KeyLike: TypeAlias = "str | bytes | bytearray | dict[str, Any] | KeyObject"
+#: A key ready to use, as ``prepare_key`` returns it and ``sign``/``verify`` take it: the
+#: secret's bytes for HS*, a key object for the others.
+Key: TypeAlias = "bytes | KeyObject"
+#: Whatever ``cryptography`` loads from a PEM, DER, OpenSSH text or certificate (DSA, X25519
+#: ... too: the algorithms then say which kind they need), or ``bytes`` from an ``oct`` JWK.
+_LoadedKey: TypeAlias = "bytes | PublicKeyTypes | PrivateKeyTypes"
+#: What :class:`ClassifiedKey` keeps to load: a key object, a JWK, the key's bytes, or
+#: nothing (a secret).
+_KeySource: TypeAlias = "KeyObject | dict[str, Any] | bytes | None"
 
 
 # --- what is this key? One classifier for every algorithm ---------------------------------
@@ -125,13 +138,13 @@ class ClassifiedKey:
     kind: str  # "secret" or "asymmetric"
     encoding: str
     secret: bytes = b""
-    source: Any = None
+    source: _KeySource = None
 
     @property
     def is_asymmetric(self) -> bool:
         return self.kind == "asymmetric"
 
-    def load(self) -> Any:
+    def load(self) -> _LoadedKey:
         """The key object; :class:`InvalidKeyError` if the text cannot be read."""
         return _load_asymmetric(self.encoding, self.source)
 
@@ -174,7 +187,7 @@ def classify_key(key: object) -> ClassifiedKey:
     return ClassifiedKey("secret", "secret", secret=raw)
 
 
-def _asymmetric_encoding(raw: bytes) -> tuple[str, Any] | None:
+def _asymmetric_encoding(raw: bytes) -> tuple[str, bytes | dict[str, Any]] | None:
     """(encoding, what to load) if ``raw`` holds an asymmetric key, else None."""
     text = raw.strip()
     while text.startswith(_BYTE_ORDER_MARKS):
@@ -227,7 +240,7 @@ def _base64_to_der(text: bytes) -> bytes | None:
     return None
 
 
-def _load_der(der: bytes) -> Any:
+def _load_der(der: bytes) -> PublicKeyTypes | PrivateKeyTypes | None:
     """The key object in DER bytes (a public key, an unencrypted private key, a
     certificate's public key), or None."""
     from cryptography import x509
@@ -245,24 +258,26 @@ def _load_der(der: bytes) -> Any:
     return None
 
 
-def _load_asymmetric(encoding: str, source: Any) -> Any:
-    if encoding == "key object":
+def _load_asymmetric(encoding: str, source: _KeySource) -> _LoadedKey:
+    if isinstance(source, _KEY_OBJECT_TYPES):  # encoding "key object"
         return source
-    if encoding.startswith("JWK") and isinstance(source, dict):
-        from jwtlab.jwk import from_jwk
+    if isinstance(source, dict):
+        if encoding.startswith("JWK"):
+            from jwtlab.jwk import from_jwk
 
-        return from_jwk(source)
-    if encoding == "PEM":
-        return load_pem(source)
-    if encoding == "OpenSSH text":
-        try:
-            return serialization.load_ssh_public_key(source)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-            raise InvalidKeyError(f"could not read the OpenSSH key: {error}") from None
-    key_object = _load_der(source)
-    if key_object is None:
-        raise InvalidKeyError(f"could not read the {encoding} key")
-    return key_object
+            return from_jwk(source)
+    elif source is not None:
+        if encoding == "PEM":
+            return load_pem(source)
+        if encoding == "OpenSSH text":
+            try:
+                return serialization.load_ssh_public_key(source)
+            except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+                raise InvalidKeyError(f"could not read the OpenSSH key: {error}") from None
+        key_object = _load_der(source)
+        if key_object is not None:
+            return key_object
+    raise InvalidKeyError(f"could not read the {encoding} key")
 
 
 def is_none_algorithm(alg: object) -> bool:
@@ -292,7 +307,7 @@ def describe_key(key: object) -> str:
         return f"a {type(key).__name__}"
     if classified.kind == "secret":
         return f"a {len(classified.secret)}-byte secret"
-    if classified.encoding == "PEM":
+    if classified.encoding == "PEM" and isinstance(classified.source, bytes):
         first_line = classified.source.split(b"\n", 1)[0].decode("ascii", "replace")
         label = first_line.strip("- ").removeprefix("BEGIN ")
         return f"a PEM text ({label})"
@@ -300,7 +315,7 @@ def describe_key(key: object) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def load_pem(pem: bytes) -> Any:
+def load_pem(pem: bytes) -> PublicKeyTypes | PrivateKeyTypes:
     """Load a PEM public key, private key (unencrypted) or certificate's public key.
 
     Cached, because parsing (and, for RSA private keys, checking) a PEM costs far more
@@ -334,7 +349,7 @@ def _rfc4716_to_openssh(block: bytes) -> bytes:
     return blob[4 : 4 + name_length] + b" " + base64.b64encode(blob)
 
 
-def _asymmetric_key(key: object, alg: str) -> Any:
+def _asymmetric_key(key: object, alg: str) -> _LoadedKey:
     """Turn any asymmetric form of key (:func:`classify_key`) into a key object."""
     if isinstance(key, _KEY_OBJECT_TYPES):
         return key
@@ -349,7 +364,7 @@ def _asymmetric_key(key: object, alg: str) -> Any:
     return classified.load()
 
 
-def _check_jwk_fits(jwk: dict, alg: str) -> None:
+def _check_jwk_fits(jwk: dict[str, Any], alg: str) -> None:
     """A JWK may pin its algorithm (``alg``) and its use (``use``) (RFC 7517 §4.2, §4.4)."""
     if "alg" in jwk and jwk["alg"] != alg:
         raise InvalidKeyError(
@@ -369,13 +384,13 @@ class Algorithm:
     name: str
     description: str  # one phrase for the build() trace, with its spec section
 
-    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Key:
         raise NotImplementedError
 
-    def sign(self, signing_input: bytes, key: Any) -> bytes:
+    def sign(self, signing_input: bytes, key: Key) -> bytes:
         raise NotImplementedError
 
-    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+    def verify(self, signing_input: bytes, key: Key, signature: bytes) -> bool:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -408,11 +423,12 @@ class HMACAlgorithm(Algorithm):
                 "could forge HMAC tokens with it. Allow only the algorithms your key is for "
                 "(e.g. algorithms=['RS256'])"
             )
-        if classified.encoding == "oct JWK":
+        if isinstance(key, dict):  # an oct JWK: every other JWK is asymmetric
             from jwtlab.jwk import from_jwk
 
             _check_jwk_fits(key, self.name)
             secret = from_jwk(key)
+            assert isinstance(secret, bytes)  # an oct JWK's k member (RFC 7518 §6.4.1)
         else:
             secret = classified.secret
         if not secret:
@@ -427,13 +443,22 @@ class HMACAlgorithm(Algorithm):
             )
         return secret
 
-    def sign(self, signing_input: bytes, key: bytes) -> bytes:
-        return hmac.digest(key, signing_input, self.hash_name)
+    def sign(self, signing_input: bytes, key: Key) -> bytes:
+        return hmac.digest(self._secret(key), signing_input, self.hash_name)
 
-    def verify(self, signing_input: bytes, key: bytes, signature: bytes) -> bool:
+    def verify(self, signing_input: bytes, key: Key, signature: bytes) -> bool:
         # compare_digest takes the same time wherever the first difference is, so the
         # response time does not reveal how many leading bytes of a forgery were right.
-        return hmac.compare_digest(signature, hmac.digest(key, signing_input, self.hash_name))
+        expected = hmac.digest(self._secret(key), signing_input, self.hash_name)
+        return hmac.compare_digest(signature, expected)
+
+    def _secret(self, key: Key) -> bytes:
+        if isinstance(key, bytes | bytearray | memoryview):
+            return bytes(key)  # the same object when it is bytes already
+        raise InvalidKeyError(
+            f"{self.name} signs and verifies with a shared secret (bytes), not "
+            f"{describe_key(key)}; prepare the key with prepare_key() first"
+        )
 
 
 class RSAAlgorithm(Algorithm):
@@ -457,7 +482,7 @@ class RSAAlgorithm(Algorithm):
             self.padding = padding.PKCS1v15()
             self.description = f"RSASSA-PKCS1-v1_5 with SHA-{bits} (RFC 7518 §3.3)"
 
-    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Key:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             raise InvalidKeyError(f"{self.name} needs an RSA key, not {describe_key(key_object)}")
@@ -469,13 +494,15 @@ class RSAAlgorithm(Algorithm):
             )
         return key_object
 
-    def sign(self, signing_input: bytes, key: Any) -> bytes:
+    def sign(self, signing_input: bytes, key: Key) -> bytes:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise InvalidKeyError(f"signing with {self.name} needs the RSA *private* key")
         return key.sign(signing_input, self.padding, self.hash_algorithm)
 
-    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+    def verify(self, signing_input: bytes, key: Key, signature: bytes) -> bool:
         public_key = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise InvalidKeyError(f"{self.name} verifies with an RSA key, not {describe_key(key)}")
         try:
             public_key.verify(signature, signing_input, self.padding, self.hash_algorithm)
         except InvalidSignature:
@@ -492,23 +519,28 @@ class ECAlgorithm(Algorithm):
     """
 
     def __init__(
-        self, name: str, hash_algorithm: hashes.HashAlgorithm, curve: type, order: int
+        self,
+        name: str,
+        hash_algorithm: hashes.HashAlgorithm,
+        curve: type[ec.EllipticCurve],
+        order: int,
     ) -> None:
         self.name = name
         self.hash_algorithm = hash_algorithm
         self.curve = curve
-        self.curve_name = curve.name
+        curve_instance = curve()  # name and key_size are properties of an instance
+        self.curve_name = curve_instance.name
         self.order = order  # n, the order of the base point: r and s must lie in [1, n-1]
-        self.coordinate_size = (curve.key_size + 7) // 8
+        self.coordinate_size = (curve_instance.key_size + 7) // 8
         self.signature_size = 2 * self.coordinate_size
         bits = hash_algorithm.digest_size * 8
         jose_curve = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-        self.jose_curve = jose_curve[curve.name]
+        self.jose_curve = jose_curve[self.curve_name]
         self.description = (
             f"ECDSA using {self.jose_curve} and SHA-{bits}, signature r || s (RFC 7518 §3.4)"
         )
 
-    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Key:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(key_object, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             raise InvalidKeyError(f"{self.name} needs an EC key, not {describe_key(key_object)}")
@@ -519,7 +551,7 @@ class ECAlgorithm(Algorithm):
             )
         return key_object
 
-    def sign(self, signing_input: bytes, key: Any) -> bytes:
+    def sign(self, signing_input: bytes, key: Key) -> bytes:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise InvalidKeyError(f"signing with {self.name} needs the EC *private* key")
         der_signature = key.sign(signing_input, ec.ECDSA(self.hash_algorithm))
@@ -527,7 +559,7 @@ class ECAlgorithm(Algorithm):
         size = self.coordinate_size
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
-    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+    def verify(self, signing_input: bytes, key: Key, signature: bytes) -> bool:
         """Check ``r || s``; raise :class:`MalformedSignatureError` if it cannot be one."""
         if len(signature) != self.signature_size:
             raise MalformedSignatureError(
@@ -550,6 +582,8 @@ class ECAlgorithm(Algorithm):
                     f"{'0' if value == 0 else 'n or more'}; no valid signature has that"
                 )
         public_key = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            raise InvalidKeyError(f"{self.name} verifies with an EC key, not {describe_key(key)}")
         try:
             public_key.verify(
                 encode_dss_signature(r, s), signing_input, ec.ECDSA(self.hash_algorithm)
@@ -566,7 +600,7 @@ class OKPAlgorithm(Algorithm):
         self.name = "EdDSA"
         self.description = "EdDSA, Ed25519 or Ed448 (RFC 8037 §3.1)"
 
-    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Any:
+    def prepare_key(self, key: KeyLike, *, allow_weak_key: bool = False) -> Key:
         key_object = _asymmetric_key(key, self.name)
         if not isinstance(
             key_object,
@@ -580,17 +614,21 @@ class OKPAlgorithm(Algorithm):
             )
         return key_object
 
-    def sign(self, signing_input: bytes, key: Any) -> bytes:
+    def sign(self, signing_input: bytes, key: Key) -> bytes:
         if not isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
             raise InvalidKeyError("signing with EdDSA needs the *private* key")
         return key.sign(signing_input)
 
-    def verify(self, signing_input: bytes, key: Any, signature: bytes) -> bool:
+    def verify(self, signing_input: bytes, key: Key, signature: bytes) -> bool:
         public_key = (
             key.public_key()
             if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
             else key
         )
+        if not isinstance(public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            raise InvalidKeyError(
+                f"EdDSA verifies with an Ed25519 or Ed448 key, not {describe_key(key)}"
+            )
         try:
             public_key.verify(signature, signing_input)
         except InvalidSignature:

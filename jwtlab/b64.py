@@ -54,10 +54,11 @@ def b64url_decode(text: str | bytes, *, what: str = "base64url text") -> bytes:
     ``what`` names the text in error messages (``"payload segment"``).
     """
     if isinstance(text, bytes | bytearray):
+        raw = bytes(text)
         try:
-            text = bytes(text).decode("ascii")
+            text = raw.decode("ascii")
         except UnicodeDecodeError:
-            text = bytes(text).decode("latin-1")  # still report the offending character
+            text = raw.decode("latin-1")  # still report the offending character
     if not isinstance(text, str):
         raise TypeError(f"b64url_decode() takes str, not {type(text).__name__}")
     if _ALPHABET_ONLY.fullmatch(text) is None:

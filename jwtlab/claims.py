@@ -42,6 +42,9 @@ from jwtlab.errors import (
 Now: TypeAlias = "int | float | dt.datetime | None"
 #: What ``leeway=`` accepts: seconds or a timedelta.
 Leeway: TypeAlias = "int | float | dt.timedelta"
+#: What a time claim is made from (:func:`numeric_date`): an aware datetime, a timedelta
+#: from ``now``, or epoch seconds.
+NumericDateLike: TypeAlias = "int | float | dt.datetime | dt.timedelta"
 
 __all__ = [
     "MILLISECONDS_THRESHOLD",
@@ -51,6 +54,7 @@ __all__ = [
     "TIME_CLAIMS",
     "Leeway",
     "Now",
+    "NumericDateLike",
     "classify",
     "describe_duration",
     "explain_milliseconds",
@@ -168,7 +172,7 @@ def _seconds(leeway: Leeway) -> float:
     raise TypeError(f"leeway= must be seconds or a timedelta, not {type(leeway).__name__}")
 
 
-def numeric_date(value: Any, *, now: Now = None) -> int | float:
+def numeric_date(value: NumericDateLike, *, now: Now = None) -> int | float:
     """Make a NumericDate (RFC 7519 §2) from an aware datetime, a timedelta or a number.
 
     - an aware ``datetime`` becomes whole seconds since the epoch;
@@ -246,9 +250,9 @@ def registered(
     issuer: str | None = None,
     subject: str | None = None,
     audience: str | list[str] | None = None,
-    expires: Any = None,
-    not_before: Any = None,
-    issued_at: Any = None,
+    expires: NumericDateLike | bool | None = None,
+    not_before: NumericDateLike | bool | None = None,
+    issued_at: NumericDateLike | bool | None = None,
     jwt_id: str | bool | None = None,
     now: Now = None,
 ) -> dict[str, Any]:

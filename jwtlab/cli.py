@@ -22,8 +22,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
+from typing import Any
 
 from jwtlab import servers
 
@@ -81,13 +82,30 @@ def cmd_engines(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_directives(pairs: Sequence[str]) -> dict[str, str]:
-    directives = {}
+# `servers` lowercases directive names, and its own keywords are lower case: in capitals, a
+# name is always the directive.
+_TIMEOUT_DIRECTIVE = "TIMEOUT={value} for the directive (directive names ignore case)"
+
+
+def _parse_directives(pairs: Sequence[str], options: Mapping[str, str]) -> dict[str, Any]:
+    """``name=value`` pairs -> the redis.conf directives, as keywords for ``servers``.
+
+    ``options`` are the keywords the command's own function takes, each with what to write
+    instead: ``timeout=300`` would reach ``servers.start(timeout=...)``, the seconds it
+    waits for the server, not the directive. Directive names ignore case, so ``TIMEOUT=300``
+    is the directive.
+    """
+    directives: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise SystemExit(
                 f"jwtlab: {pair!r} is not a directive; write name=value, e.g. appendonly=yes"
+            )
+        if name in options:
+            raise SystemExit(
+                f"jwtlab: {name}= is an option of the command, not a redis.conf directive; "
+                f"write {options[name].format(value=value)}"
             )
         directives[name] = value
     return directives
@@ -115,7 +133,9 @@ def _wait_for_ctrl_c(message: str, stop: threading.Event) -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    directives = _parse_directives(args.directives)
+    directives = _parse_directives(
+        args.directives, {"port": "--port N", "dir": "--dir D", "timeout": _TIMEOUT_DIRECTIVE}
+    )
     stop = _stop_on_sigterm()
     with servers.start(port=args.port, dir=args.dir, **directives) as srv:
         _wait_for_ctrl_c(
@@ -127,7 +147,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_replication(args: argparse.Namespace) -> int:
-    directives = _parse_directives(args.directives)
+    directives = _parse_directives(args.directives, {"replicas": "--replicas N"})
     stop = _stop_on_sigterm()
     with servers.replication(replicas=args.replicas, **directives) as rep:
         rep.wait_for_sync()
@@ -138,7 +158,12 @@ def cmd_replication(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    directives = _parse_directives(args.directives)
+    options = {
+        "primaries": "--primaries N",
+        "replicas_per_primary": "--replicas-per-primary N",
+        "timeout": _TIMEOUT_DIRECTIVE,
+    }
+    directives = _parse_directives(args.directives, options)
     stop = _stop_on_sigterm()
     with servers.cluster(
         primaries=args.primaries, replicas_per_primary=args.replicas_per_primary, **directives
@@ -257,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except (servers.ServerError, ValueError) as exc:
         print(f"jwtlab: {exc}", file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from jwtlab.algorithms import KeyObject
+from jwtlab.algorithms import Key, KeyLike, KeyObject
 from jwtlab.b64 import b64url_decode, b64url_encode
 from jwtlab.errors import Base64urlError, InvalidKeyError, KeyNotFoundError, excerpt
 
@@ -39,8 +39,15 @@ _EC_CURVES: dict[str, type[ec.EllipticCurve]] = {
     "P-384": ec.SECP384R1,
     "P-521": ec.SECP521R1,
 }
-_EC_CURVE_NAMES = {curve.name: jose for jose, curve in _EC_CURVES.items()}
-_OKP_KEY_TYPES = {
+_EC_CURVE_NAMES = {curve().name: jose for jose, curve in _EC_CURVES.items()}
+_OKP_KEY_TYPES: dict[
+    str,
+    tuple[
+        type[ed25519.Ed25519PublicKey | ed448.Ed448PublicKey],
+        type[ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey],
+        int,
+    ],
+] = {
     "Ed25519": (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey, 32),
     "Ed448": (ed448.Ed448PublicKey, ed448.Ed448PrivateKey, 57),
 }
@@ -65,10 +72,8 @@ SECRET_MEMBERS = frozenset({"k", "d", "p", "q", "dp", "dq", "qi", "oth", "r", "t
 def _member(jwk: dict[str, Any], name: str) -> bytes:
     kty = excerpt(jwk.get("kty"))
     if name not in jwk:
-        raise InvalidKeyError(
-            f"the {kty} JWK has no {name!r} member; "
-            f"{kty} keys need {_THUMBPRINT_MEMBERS.get(jwk.get('kty'), ())}"  # type: ignore[arg-type]
-        )
+        needed = _THUMBPRINT_MEMBERS.get(str(jwk.get("kty")), ())  # from_jwk: kty is a str
+        raise InvalidKeyError(f"the {kty} JWK has no {name!r} member; {kty} keys need {needed}")
     value = jwk[name]
     if not isinstance(value, str):
         raise InvalidKeyError(
@@ -97,7 +102,7 @@ def _int_member(jwk: dict[str, Any], name: str) -> int:
     return int.from_bytes(octets, "big")
 
 
-def from_jwk(jwk: dict[str, Any] | str) -> Any:
+def from_jwk(jwk: dict[str, Any] | str) -> Key:
     """A JWK (dict or JSON text) -> a ``cryptography`` key object, or ``bytes`` for ``oct``."""
     if isinstance(jwk, str | bytes):
         try:
@@ -127,7 +132,7 @@ def from_jwk(jwk: dict[str, Any] | str) -> Any:
     )
 
 
-def _rsa_from_jwk(jwk: dict[str, Any]) -> Any:
+def _rsa_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPrivateKey | rsa.RSAPublicKey:
     public_numbers = rsa.RSAPublicNumbers(_int_member(jwk, "e"), _int_member(jwk, "n"))
     if "d" not in jwk:
         return public_numbers.public_key()
@@ -142,7 +147,7 @@ def _rsa_from_jwk(jwk: dict[str, Any]) -> Any:
     return rsa.RSAPrivateNumbers(p, q, d, dmp1, dmq1, iqmp, public_numbers).private_key()
 
 
-def _ec_from_jwk(jwk: dict[str, Any]) -> Any:
+def _ec_from_jwk(jwk: dict[str, Any]) -> ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey:
     crv = jwk.get("crv")
     if crv not in _EC_CURVES:
         raise InvalidKeyError(f"unknown EC crv {excerpt(crv)}; jwtlab reads {list(_EC_CURVES)}")
@@ -165,7 +170,14 @@ def _ec_from_jwk(jwk: dict[str, Any]) -> Any:
     return ec.EllipticCurvePrivateNumbers(private_value, public_numbers).private_key()
 
 
-def _okp_from_jwk(jwk: dict[str, Any]) -> Any:
+def _okp_from_jwk(
+    jwk: dict[str, Any],
+) -> (
+    ed25519.Ed25519PrivateKey
+    | ed25519.Ed25519PublicKey
+    | ed448.Ed448PrivateKey
+    | ed448.Ed448PublicKey
+):
     crv = jwk.get("crv")
     if crv not in _OKP_KEY_TYPES:
         raise InvalidKeyError(
@@ -181,7 +193,7 @@ def _okp_from_jwk(jwk: dict[str, Any]) -> Any:
     return public_type.from_public_bytes(_member(jwk, "x"))
 
 
-def _raw_public(key: Any) -> bytes:
+def _raw_public(key: ed25519.Ed25519PublicKey | ed448.Ed448PublicKey) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -220,11 +232,11 @@ def to_jwk(
     return jwk
 
 
-def _rsa_to_jwk(key: Any) -> dict[str, Any]:
-    private = isinstance(key, rsa.RSAPrivateKey)
-    public_numbers = key.public_key().public_numbers() if private else key.public_numbers()
+def _rsa_to_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> dict[str, Any]:
+    public_key = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    public_numbers = public_key.public_numbers()
     jwk = {"kty": "RSA", "n": _int_to_b64(public_numbers.n), "e": _int_to_b64(public_numbers.e)}
-    if private:
+    if isinstance(key, rsa.RSAPrivateKey):
         numbers = key.private_numbers()
         for name, value in (
             ("d", numbers.d),
@@ -238,9 +250,9 @@ def _rsa_to_jwk(key: Any) -> dict[str, Any]:
     return jwk
 
 
-def _ec_to_jwk(key: Any) -> dict[str, Any]:
-    private = isinstance(key, ec.EllipticCurvePrivateKey)
-    public_numbers = key.public_key().public_numbers() if private else key.public_numbers()
+def _ec_to_jwk(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    public_key = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
+    public_numbers = public_key.public_numbers()
     size = (key.curve.key_size + 7) // 8
     jwk = {
         "kty": "EC",
@@ -248,12 +260,17 @@ def _ec_to_jwk(key: Any) -> dict[str, Any]:
         "x": b64url_encode(public_numbers.x.to_bytes(size, "big")),
         "y": b64url_encode(public_numbers.y.to_bytes(size, "big")),
     }
-    if private:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
         jwk["d"] = b64url_encode(key.private_numbers().private_value.to_bytes(size, "big"))
     return jwk
 
 
-def _okp_to_jwk(key: Any) -> dict[str, Any]:
+def _okp_to_jwk(
+    key: ed25519.Ed25519PrivateKey
+    | ed25519.Ed25519PublicKey
+    | ed448.Ed448PrivateKey
+    | ed448.Ed448PublicKey,
+) -> dict[str, Any]:
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
         NoEncryption,
@@ -265,10 +282,13 @@ def _okp_to_jwk(key: Any) -> dict[str, Any]:
         if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
         else "Ed448"
     )
-    private = isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
-    public_key = key.public_key() if private else key
+    public_key = (
+        key.public_key()
+        if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+        else key
+    )
     jwk = {"kty": "OKP", "crv": crv, "x": b64url_encode(_raw_public(public_key))}
-    if private:
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         jwk["d"] = b64url_encode(raw)
     return jwk
@@ -278,16 +298,15 @@ def public_jwk(
     key: KeyObject | dict[str, Any], *, kid: str | None = None, **members: Any
 ) -> dict[str, Any]:
     """The public JWK of a key object or a private JWK dict: what may be published."""
-    if isinstance(key, dict):
-        key = from_jwk(key)
-    if isinstance(key, bytes | bytearray | str):
+    key_object = from_jwk(key) if isinstance(key, dict) else key
+    if isinstance(key_object, bytes | bytearray | str):
         raise InvalidKeyError("a shared secret has no public half; never publish it")
-    if hasattr(key, "public_key"):
-        key = key.public_key()
-    return to_jwk(key, kid=kid, **members)
+    if hasattr(key_object, "public_key"):
+        key_object = key_object.public_key()
+    return to_jwk(key_object, kid=kid, **members)
 
 
-def thumbprint(key: Any, hash_name: str = "sha256") -> str:
+def thumbprint(key: KeyLike, hash_name: str = "sha256") -> str:
     """The JWK Thumbprint of a key (RFC 7638 §3), base64url-encoded.
 
     Only the required members count, in lexicographic order, as JSON with no whitespace;

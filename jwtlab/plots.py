@@ -8,9 +8,16 @@ Figures that only one notebook needs are grouped under that notebook's number.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from cycler import cycler  # installed with matplotlib
 
 from jwtlab import pace
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn: `import jwtlab` stays light
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 # Colours that stay distinct for colour-blind readers (Okabe–Ito).
 COLOURS = {
@@ -26,7 +33,7 @@ COLOURS = {
 PALETTE = list(COLOURS.values())
 
 
-def _rc() -> dict:
+def _rc() -> dict[RcKeyType, Any]:
     scale = pace.pick(1.0, 1.4)
     return {
         "figure.figsize": (8 * scale, 4.5 * scale),
@@ -44,8 +51,10 @@ def _rc() -> dict:
     }
 
 
-def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1):
+def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1) -> tuple[Figure, Any]:
     """A new figure in the kit's style: ``fig, ax = plots.figure(...)``.
+
+    ``ax`` is one ``Axes``, or an array of ``ncols`` of them (as ``Figure.subplots`` gives).
 
     The figure is not registered with pyplot, so it is shown once: by the cell that
     returns it.
@@ -65,8 +74,8 @@ def figure(title: str, xlabel: str, ylabel: str, *, ncols: int = 1):
 
 
 def _distribution(
-    hist_ax,
-    share_ax,
+    hist_ax: Axes,
+    share_ax: Axes,
     values_by_name: dict[str, list[float]],
     *,
     bins: list[float],
@@ -95,7 +104,7 @@ def _distribution(
 # --- 01 · Redis as a remote dictionary -------------------------------------------------
 
 
-def cache_queries(queries_by_run: dict[str, list[int]], *, window: int = 25):
+def cache_queries(queries_by_run: dict[str, list[int]], *, window: int = 25) -> Figure:
     """Database queries per request for the same workload, one line per run.
 
     ``queries_by_run`` maps a run's name ("no cache", "cache-aside") to the number of
@@ -132,7 +141,7 @@ def cache_queries(queries_by_run: dict[str, list[int]], *, window: int = 25):
 # --- 02 · TTL and expiry -----------------------------------------------------------------
 
 
-def expiry_delays(delays_by_run: dict[str, list[float]]):
+def expiry_delays(delays_by_run: dict[str, list[float]]) -> Figure:
     """How long after its deadline each key's ``expired`` event arrived, one series per run.
 
     ``delays_by_run`` maps a run's name ("untouched, hz 10", ...) to the delays in
@@ -159,7 +168,7 @@ def expiry_delays(delays_by_run: dict[str, list[float]]):
 
 def keys_left(
     seconds: list[float], counts: list[int], *, title: str, time_caps: list[int] | None = None
-):
+) -> Figure:
     """Keys still in memory (``DBSIZE``) against time since the active cycle was switched on.
 
     ``time_caps``, if given, is ``expired_time_cap_reached_count`` read with each sample: the
@@ -187,12 +196,12 @@ def keys_left(
 def ttl_countdown(
     names: list[str],
     remaining_s: list[float],
-    expired_after_ms: list,
+    expired_after_ms: list[float | None],
     *,
     longest_s: float,
     elapsed_s: float,
     events: list[str],
-):
+) -> Figure:
     """One frame of the live countdown: a bar per key with the TTL it has left.
 
     ``expired_after_ms[i]`` is None while key i's ``expired`` event has not arrived,
@@ -229,7 +238,7 @@ def ttl_countdown(
 
 def rate_limit_timeline(
     times: list[float], decisions_by_limiter: dict[str, list[bool]], *, bin_seconds: float = 1.0
-):
+) -> Figure:
     """Allowed vs rejected requests over time, one panel per limiter, same traffic.
 
     ``times`` are the request times in seconds; ``decisions_by_limiter`` maps a
@@ -281,7 +290,7 @@ def rate_limit_timeline(
 # --- 06 · AOF ----------------------------------------------------------------------------
 
 
-def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes: int):
+def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes: int) -> Figure:
     """Writes per second (left) and writes lost to a SIGKILL (right), one bar per
     ``appendfsync`` policy. ``writes`` is how many each run sent."""
     fig, (speed_ax, lost_ax) = figure(
@@ -303,7 +312,7 @@ def fsync_policies(throughput: dict[str, float], lost: dict[str, int], *, writes
     return fig
 
 
-def aof_files(before: dict[str, int], after: dict[str, int]):
+def aof_files(before: dict[str, int], after: dict[str, int]) -> Figure:
     """Sizes of the AOF files before and after a rewrite (BGREWRITEAOF), in bytes."""
     fig, ax = figure("BGREWRITEAOF: the same data, fewer bytes", "", "bytes")
 
@@ -331,7 +340,7 @@ def replication_offsets(
     *,
     paused: tuple[float, float] | None = None,
     paused_label: str = "paused",
-):
+) -> Figure:
     """How far each server has got in the replication stream, over time.
 
     ``times`` are seconds since the burst of writes began; ``offsets_by_server`` maps a
@@ -375,7 +384,7 @@ def replication_offsets(
 # --- 12 · Login flow 2 -------------------------------------------------------------------
 
 
-def check_latencies(latencies_us_by_mode: dict[str, list[float]], *, title: str):
+def check_latencies(latencies_us_by_mode: dict[str, list[float]], *, title: str) -> Figure:
     """Per-check latency of the same token check done different ways, one series per way.
 
     ``latencies_us_by_mode`` maps a way ("stateless JWT", "JWT + Redis GET", "PING alone")
@@ -401,7 +410,7 @@ def check_latencies(latencies_us_by_mode: dict[str, list[float]], *, title: str)
     return fig
 
 
-def ttl_follows_exp(seconds: list[float], ttl_s: list[float], exp_left_s: list[float]):
+def ttl_follows_exp(seconds: list[float], ttl_s: list[float], exp_left_s: list[float]) -> Figure:
     """A token's key in Redis counting down: ``PTTL`` against the JWT's ``exp − now``.
 
     ``seconds`` are the sample times since the token was issued; ``ttl_s`` what Redis's

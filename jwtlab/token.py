@@ -66,7 +66,7 @@ from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from jwtlab import claims as claims_module
-from jwtlab.algorithms import Algorithm, KeyLike, get_algorithm, is_none_algorithm
+from jwtlab.algorithms import Algorithm, Key, KeyLike, get_algorithm, is_none_algorithm
 from jwtlab.b64 import b64url_decode, b64url_encode, decode_checked_alphabet
 from jwtlab.claims import Leeway, Now
 from jwtlab.errors import (
@@ -379,11 +379,11 @@ def encode(
 
 # --- keys -------------------------------------------------------------------------------
 
-_PREPARED_KEYS: dict[tuple[Any, ...], Any] = {}
+_PREPARED_KEYS: dict[tuple[object, ...], Key] = {}
 _PREPARED_KEYS_LIMIT = 256
 
 
-def prepare_key(algorithm: Algorithm, key: KeyLike, allow_weak_key: bool) -> Any:
+def prepare_key(algorithm: Algorithm, key: KeyLike, allow_weak_key: bool) -> Key:
     """``algorithm.prepare_key(key)``, remembered for keys that can be remembered.
 
     A server checks every token with the same key, so the checks (and any PEM parsing)
@@ -442,7 +442,8 @@ def split_compact(token: str | bytes) -> tuple[str, str, str]:
         )
     match = _COMPACT.fullmatch(token)
     if match is not None:
-        return match.group(1, 2, 3)
+        header_segment, payload_segment, signature_segment = match.group(1, 2, 3)
+        return header_segment, payload_segment, signature_segment
     segments = token.split(".")
     if len(segments) != 3:
         raise SegmentCountError(
@@ -742,7 +743,7 @@ def decode(
     matters if you use the token string as an identifier — key replay and deny lists by
     ``jti``, not by the token.
     """
-    return decode_complete(
+    payload: dict[str, Any] = decode_complete(
         token,
         key,
         algorithms,
@@ -754,6 +755,7 @@ def decode(
         now=now,
         allow_weak_key=allow_weak_key,
     )["payload"]
+    return payload
 
 
 def get_unverified_header(token: str | bytes) -> dict[str, Any]:

@@ -40,6 +40,15 @@ def test_signing_needs_the_private_key(alg):
         algorithm.sign(b"x", algorithm.prepare_key(keys_for(alg)[1]))
 
 
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "EdDSA"])
+def test_verifying_with_a_key_of_another_family_says_so(alg):
+    # sign/verify take a prepared key; one of another family is named, not a TypeError
+    algorithm = ALGORITHMS[alg]
+    other_family = keys_for("ES256")[1] if alg == "HS256" else b"k" * 32
+    with pytest.raises(jwtlab.InvalidKeyError, match="verifies with"):
+        algorithm.verify(b"x", other_family, b"\x01" * 64)
+
+
 def test_pem_keys_are_read_and_cached():
     private, public = keys_for("RS256")
     private_pem = private.private_bytes(

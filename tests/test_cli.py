@@ -44,6 +44,25 @@ def test_a_bad_directive_is_reported_without_a_traceback():
     assert "name=value" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "advice"),
+    [
+        (["server", "timeout=300"], "write TIMEOUT=300 for the directive"),
+        (["server", "port=7000"], "write --port N"),
+        (["replication", "replicas=2"], "write --replicas N"),
+        (["cluster", "primaries=5"], "write --primaries N"),
+    ],
+)
+def test_a_directive_named_like_an_option_of_the_command_is_refused_before_any_start(argv, advice):
+    # timeout=300 would otherwise be start()'s seconds-to-wait, as a string.
+    with pytest.raises(SystemExit, match=re.escape(advice)):
+        cli.main(argv)
+
+
+def test_the_directive_in_capitals_is_the_directive():
+    assert servers._server._directive_lines({"TIMEOUT": "300"}) == ["timeout 300"]
+
+
 @pytest.mark.server
 def test_server_runs_in_the_foreground_and_stops_with_the_command():
     proc = subprocess.Popen(

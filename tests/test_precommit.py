@@ -18,9 +18,11 @@ def _hooks() -> dict[str, dict]:
     return {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
 
 
-def test_the_hooks_cover_code_notebooks_and_the_timestamp_strip():
+def test_the_hooks_cover_code_notebooks_types_and_the_timestamp_strip():
     hooks = _hooks()
-    assert set(hooks) == {"ruff-check", "ruff-format", "strip-notebook-timestamps"}
+    assert set(hooks) == {"ruff-check", "ruff-format", "mypy", "strip-notebook-timestamps"}
+    # mypy checks the package as pyproject.toml configures it, never a few files alone
+    assert hooks["mypy"]["pass_filenames"] is False
     assert all("jupyter" in hooks[name]["types_or"] for name in ("ruff-check", "ruff-format"))
 
 

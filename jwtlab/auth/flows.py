@@ -50,7 +50,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import redis
@@ -240,6 +240,11 @@ class Lifetimes:
 
 def room_audience(room: str) -> str:
     return f"jwtlab:room:{room}"
+
+
+def _is_key_part(part: object) -> TypeGuard[str]:
+    """Whether an unverified ``sub`` or ``jti`` may name a Redis key (a short string)."""
+    return isinstance(part, str) and 0 < len(part) <= 64
 
 
 def _peek_payload(token: str) -> dict[str, Any]:
@@ -486,7 +491,9 @@ class AuthService:
             present, valid, in_redis = steps[2], steps[3], steps[3]
         trace: list[StepOutcome] = []
 
-        def refuse(step: Step, reason: Reason, detail: str, claims: Any = None) -> CheckResult:
+        def refuse(
+            step: Step, reason: Reason, detail: str, claims: dict[str, Any] | None = None
+        ) -> CheckResult:
             trace.append(StepOutcome(step, False, detail))
             return CheckResult(False, reason, detail, step, claims, tuple(trace))
 
@@ -522,11 +529,13 @@ class AuthService:
         # (TokenStore.lookup_during): the check then costs about one round trip. The
         # decisions below keep the notes' order.
         unverified = _peek_payload(token) if self.check_redis else {}
-        unverified_key = (unverified.get("sub"), unverified.get("jti"))
+        unverified_sub, unverified_jti = unverified.get("sub"), unverified.get("jti")
         lookup = None
         try:
-            if all(isinstance(part, str) and 0 < len(part) <= 64 for part in unverified_key):
-                claims, lookup = self.tokens.lookup_during(token, *unverified_key, verify)
+            if _is_key_part(unverified_sub) and _is_key_part(unverified_jti):
+                claims, lookup = self.tokens.lookup_during(
+                    token, unverified_sub, unverified_jti, verify
+                )
             else:
                 claims = verify()
         except jwtlab.InvalidTokenError as error:
@@ -548,7 +557,7 @@ class AuthService:
             return CheckResult(
                 True, Reason.OK, "valid JWT; Redis not asked", in_redis, claims, tuple(trace)
             )
-        if lookup is None or (claims["sub"], claims["jti"]) != unverified_key:
+        if lookup is None or (claims["sub"], claims["jti"]) != (unverified_sub, unverified_jti):
             lookup = self.tokens.lookup(token, str(claims["sub"]), claims["jti"])
         if lookup.state is State.MISSING:
             return refuse(
@@ -648,7 +657,7 @@ class AuthService:
         """
         check = self._check(refresh_token, FLOW_2, REFRESH, room=None)
         # The Redis step of _check is advisory here; the atomic claim below decides.
-        if not check.allowed and check.reason not in (Reason.REUSED,):
+        if refresh_token is None or (not check.allowed and check.reason not in (Reason.REUSED,)):
             return LoginResult(ok=False, reason=check.reason, message=check.detail)
         claims = check.claims or {}
         sub = str(claims["sub"])

@@ -135,7 +135,7 @@ class LoginLockout:
         now = self.clock()
         scopes = self._scopes(name_key, client)
         attempt = f"{now!r}:{uuid.uuid4().hex[:12]}"
-        limits: list[object] = []
+        limits: list[str | int] = []
         for _scope, _key, limit in scopes:
             limits += [repr(float(limit.window)), limit.failures]
         full, wait = self._count_attempt(

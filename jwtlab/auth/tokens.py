@@ -58,10 +58,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 
@@ -171,6 +171,11 @@ def _text(value: str | bytes | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _texts(members: Iterable[object]) -> list[str]:
+    """The members of a set or a sorted set (read without scores), as text."""
+    return [member.decode() if isinstance(member, bytes) else str(member) for member in members]
+
+
 class TokenStore:
     """Issued tokens in Redis, each under a key that expires exactly with the token.
 
@@ -204,7 +209,7 @@ class TokenStore:
     def token_key(self, sub: str, jti: str) -> str:
         return f"{self.member_tag(sub)}:token:{jti}"
 
-    def key_of(self, claims: dict) -> str:
+    def key_of(self, claims: dict[str, Any]) -> str:
         """The key of the token with these claims (its ``sub`` and ``jti``)."""
         return self.token_key(str(claims["sub"]), claims["jti"])
 
@@ -231,7 +236,7 @@ class TokenStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def save(self, token: str, claims: dict) -> Lookup:
+    def save(self, token: str, claims: dict[str, Any]) -> Lookup:
         """Keep the digest of ``token`` under its ``jti`` until its ``exp`` (EXPIREAT).
 
         ``claims`` must hold ``jti``, ``sub``, ``exp`` and ``fam`` (the session family).
@@ -305,8 +310,8 @@ class TokenStore:
             pipe.zrange(self.user_index_key(sub), 0, -1)
             pipe.smembers(self.family_key(sub, keep_family))
             issued, kept = pipe.execute()
-            kept = {_text(jti) for jti in kept}
-            return len(issued), [_text(j) for j in issued if _text(j) not in kept]
+            kept_jtis = set(_texts(kept))
+            return len(issued), [jti for jti in _texts(issued) if jti not in kept_jtis]
 
         revoked = self._revoke(sub, self.user_index_key(sub), read, why)
         # named by member: the kept session's sockets pass the re-check and stay open
@@ -364,7 +369,7 @@ class TokenStore:
 
     def expiretime(self, sub: str, jti: str) -> int:
         """The Unix time the token's key expires at (``EXPIRETIME``; -2 if gone)."""
-        return int(self.redis.execute_command("EXPIRETIME", self.token_key(str(sub), jti)))
+        return int(self.redis.expiretime(self.token_key(str(sub), jti)))
 
     def ttl(self, sub: str, jti: str) -> int:
         """Seconds the token's key has left (``TTL``; -2 if gone)."""
@@ -372,10 +377,10 @@ class TokenStore:
 
     def tokens_of(self, sub: str) -> list[str]:
         """The jtis issued to one member whose index entry has not expired."""
-        return [_text(jti) for jti in self.redis.zrange(self.user_index_key(str(sub)), 0, -1)]
+        return _texts(self.redis.zrange(self.user_index_key(str(sub)), 0, -1))
 
     def family_of(self, sub: str, family: str) -> set[str]:
-        return {_text(jti) for jti in self.redis.smembers(self.family_key(str(sub), family))}
+        return set(_texts(self.redis.smembers(self.family_key(str(sub), family))))
 
 
 def _lookup_from_value(value: str | None, digest: str) -> Lookup:

@@ -303,7 +303,9 @@ class UserStore:
                 f"the name {display!r} is taken (names are compared ignoring case and "
                 "Unicode width); choose another"
             ) from None
-        return User(id=cursor.lastrowid, name=display, name_key=key, created_at=created_at)
+        user_id = cursor.lastrowid
+        assert user_id is not None  # set by every INSERT that succeeded
+        return User(id=user_id, name=display, name_key=key, created_at=created_at)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -326,6 +328,7 @@ class UserStore:
 
     def count(self) -> int:
         row = self._fetch_one("SELECT count(*) AS n FROM users", ())
+        assert row is not None  # count(*) always returns one row
         return int(row["n"])
 
     # -- the password check (flow 2, step 2: 회원가입 확인) -----------------------------------
@@ -368,9 +371,10 @@ class UserStore:
                 "UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user_id)
             )
 
-    def _fetch_one(self, sql: str, parameters: tuple) -> sqlite3.Row | None:
+    def _fetch_one(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Row | None:
         with self._lock:
-            return self._connection.execute(sql, parameters).fetchone()
+            row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
+        return row
 
 
 def _user_from_row(row: sqlite3.Row) -> User:

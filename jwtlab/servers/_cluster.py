@@ -16,7 +16,10 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # redis is imported where it is used: the module itself does not need it
+    from redis.cluster import RedisCluster
 
 from jwtlab.servers._engine import Engine, _resolve_engine
 from jwtlab.servers._errors import ServerError, ServerStartError
@@ -112,7 +115,7 @@ class ClusterNode(Server):
         super().__init__(directives, **kwargs)
         self._cluster = cluster
         self.cluster_port: int | None = None
-        self.node_id: str | None = None
+        self.node_id = ""  # the cluster's name for it, from CLUSTER MYID once started
 
     def _launch(self) -> None:
         # Redis 7.0 added `cluster-port`: the bus need not be port + 10000 (which may
@@ -242,7 +245,7 @@ class Cluster:
         """A URL of one running node: ``RedisCluster.from_url(url)`` finds all the others."""
         return self.running_nodes[0].url
 
-    def client(self, **kwargs: Any):
+    def client(self, **kwargs: Any) -> RedisCluster:
         """A ``redis.cluster.RedisCluster`` (``decode_responses=True`` unless given): it
         reads the slot map and sends each command to the node serving its key."""
         from redis.cluster import ClusterNode as StartupNode

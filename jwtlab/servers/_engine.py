@@ -167,7 +167,7 @@ def engines() -> list[Engine]:
     return list(seen.values())
 
 
-def _resolve_engine(engine: Engine | str | os.PathLike | None) -> Engine:
+def _resolve_engine(engine: Engine | str | os.PathLike[str] | None) -> Engine:
     if engine is None:
         return find_engine()
     if isinstance(engine, Engine):
@@ -211,7 +211,7 @@ def _run_tool(
 
 
 def check_aof(
-    path: str | os.PathLike, *, fix: bool = False, engine: Engine | str | None = None
+    path: str | os.PathLike[str], *, fix: bool = False, engine: Engine | str | None = None
 ) -> CheckResult:
     """Run the engine's AOF checker on ``path`` (a manifest or a single AOF file).
 
@@ -222,6 +222,6 @@ def check_aof(
     return _run_tool("aof", args, engine, answer="y\n" if fix else "")
 
 
-def check_rdb(path: str | os.PathLike, *, engine: Engine | str | None = None) -> CheckResult:
+def check_rdb(path: str | os.PathLike[str], *, engine: Engine | str | None = None) -> CheckResult:
     """Run the engine's RDB checker on ``path`` (a dump.rdb)."""
     return _run_tool("rdb", [os.fspath(path)], engine)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeAlias
 
 from jwtlab.servers._errors import ServerError
 
@@ -54,11 +54,15 @@ def _die_with_parent(parent_pid: int) -> None:  # runs in the child, between for
         os._exit(1)
 
 
+#: What the spawner thread answers: the process it started, or the exception that stopped it.
+_SpawnReply: TypeAlias = "queue.Queue[subprocess.Popen[bytes] | BaseException]"
+
+
 class _Spawner:
     """One long-lived thread that forks every server (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._requests: queue.Queue = queue.Queue()
+        self._requests: queue.Queue[tuple[list[str], dict[str, Any], _SpawnReply]] = queue.Queue()
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="jwtlab-spawner", daemon=True)
         self._thread.start()
@@ -67,16 +71,16 @@ class _Spawner:
         while True:
             argv, kwargs, reply = self._requests.get()
             try:
-                reply.put((subprocess.Popen(argv, **kwargs), None))
+                reply.put(subprocess.Popen(argv, **kwargs))
             except BaseException as exc:
-                reply.put((None, exc))
+                reply.put(exc)
 
-    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:
-        reply: queue.Queue = queue.Queue(maxsize=1)
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        reply: _SpawnReply = queue.Queue(maxsize=1)
         self._requests.put((argv, kwargs, reply))
-        proc, exc = reply.get()
-        if exc is not None:
-            raise exc
+        proc = reply.get()
+        if isinstance(proc, BaseException):
+            raise proc
         return proc
 
 
@@ -105,7 +109,7 @@ except ProcessLookupError:
 
 def _spawn(
     argv: list[str], *, cwd: Path, guard: str, console: Path
-) -> tuple[subprocess.Popen, Any]:
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
     """Start ``argv`` so that it cannot outlive this process. Returns (process, watchdog).
 
     What the server prints before its logfile is open (a bad config line, say) goes to
@@ -116,9 +120,14 @@ def _spawn(
 
 
 def _spawn_with_output(
-    argv: list[str], *, cwd: Path, guard: str, output: Any, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen, Any]:
-    common = dict(
+    argv: list[str],
+    *,
+    cwd: Path,
+    guard: str,
+    output: IO[bytes] | int,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
+    common: dict[str, Any] = dict(
         cwd=cwd,
         env=env,  # None: this process's environment
         stdin=subprocess.DEVNULL,
@@ -147,6 +156,7 @@ def _spawn_with_output(
         )
         # Keep the write end open for our lifetime; never write to it. Not inheritable,
         # so no other child keeps the watchdog waiting.
+        assert watchdog.stdin is not None  # stdin=PIPE
         os.set_inheritable(watchdog.stdin.fileno(), False)
         return proc, watchdog
     raise ValueError(f"orphan guard must be 'pdeathsig' or 'watchdog', not {guard!r}")
@@ -183,4 +193,5 @@ def _pid_alive(pid: int) -> bool:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port

@@ -20,7 +20,10 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # redis is imported where it is used: the module itself does not need it
+    import redis
 
 from jwtlab.servers._engine import Engine, _resolve_engine
 from jwtlab.servers._errors import ServerError, ServerStartError
@@ -104,7 +107,7 @@ class Server:
         directives: dict[str, Any] | None = None,
         *,
         port: int | None = None,
-        dir: str | os.PathLike | None = None,
+        dir: str | os.PathLike[str] | None = None,
         engine: Engine | str | None = None,
         sentinel: bool = False,
         guard: str | None = None,
@@ -127,8 +130,8 @@ class Server:
             self.dir.mkdir(parents=True, exist_ok=True)
         self._fixed_port = port is not None
         self.port = port if port is not None else _free_port()
-        self._proc: subprocess.Popen | None = None
-        self._watchdog: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
         self._closed = False
 
     # --- identity
@@ -144,7 +147,7 @@ class Server:
     @property
     def pid(self) -> int | None:
         """The server's process id while it runs, else None."""
-        return self._proc.pid if self.running else None
+        return self._proc.pid if self._proc is not None and self.running else None
 
     @property
     def url(self) -> str:
@@ -172,7 +175,9 @@ class Server:
         return self._proc is not None and self._proc.poll() is None
 
     def __repr__(self) -> str:
-        state = f"pid {self._proc.pid}" if self.running else "not running"
+        state = (
+            f"pid {self._proc.pid}" if self._proc is not None and self.running else "not running"
+        )
         kind = "sentinel" if self.sentinel else "server"
         return f"<{kind} {self.engine} at {self.url}, {state}, dir {self.dir}>"
 
@@ -207,13 +212,14 @@ class Server:
                 argv.append("--sentinel")
             log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
             console_start = self.console_path.stat().st_size if self.console_path.exists() else 0
-            self._proc, self._watchdog = _spawn(
+            proc, self._watchdog = _spawn(
                 argv, cwd=self.dir, guard=self._guard, console=self.console_path
             )
+            self._proc = proc
             with _live_lock:
                 _live.add(self)
             try:
-                self._wait_until_ready(log_start, console_start)
+                self._wait_until_ready(proc, log_start, console_start)
                 return
             except ServerStartError as exc:
                 in_use = "Address already in use" in str(exc)
@@ -222,17 +228,19 @@ class Server:
                     continue
                 raise
 
-    def _wait_until_ready(self, log_start: int, console_start: int) -> None:
+    def _wait_until_ready(
+        self, proc: subprocess.Popen[bytes], log_start: int, console_start: int
+    ) -> None:
         deadline = time.monotonic() + self._timeout
         pause = 0.0005
         while True:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 self._reap_watchdog()
                 raise ServerStartError(
-                    f"{self.engine} exited with code {self._proc.returncode} while starting "
+                    f"{self.engine} exited with code {proc.returncode} while starting "
                     f"on port {self.port}.\n" + self._startup_output(log_start, console_start)
                 )
-            if _ready(self.port, self._proc.pid):
+            if _ready(self.port, proc.pid):
                 return
             if time.monotonic() > deadline:
                 self._hard_kill()
@@ -258,8 +266,9 @@ class Server:
         if self._watchdog is not None:
             self._watchdog.kill()
             self._watchdog.wait()
-            with contextlib.suppress(OSError):
-                self._watchdog.stdin.close()
+            if self._watchdog.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._watchdog.stdin.close()
             self._watchdog = None
 
     def _hard_kill(self) -> None:
@@ -280,7 +289,7 @@ class Server:
         ``save=True`` forces an RDB save (SHUTDOWN SAVE), ``save=False`` skips it
         (SHUTDOWN NOSAVE); the default does what the configuration says.
         """
-        if not self.running:
+        if self._proc is None or not self.running:
             return
         command = ["SHUTDOWN"]
         if save is True:
@@ -333,7 +342,7 @@ class Server:
         self.close()
 
     # --- use
-    def client(self, **kwargs: Any):
+    def client(self, **kwargs: Any) -> redis.Redis:
         """A ``redis.Redis`` connected to this server (``decode_responses=True`` unless given)."""
         import redis
 
@@ -362,7 +371,7 @@ class Server:
 def start(
     *,
     port: int | None = None,
-    dir: str | os.PathLike | None = None,
+    dir: str | os.PathLike[str] | None = None,
     engine: Engine | str | None = None,
     timeout: float = START_TIMEOUT,
     **directives: Any,
@@ -441,7 +450,7 @@ def _ready(port: int, pid: int) -> bool:
     except OSError:
         return False
     match = re.search(rb"process_id:(\d+)", reply)
-    return bool(match) and int(match.group(1)) == pid
+    return match is not None and int(match.group(1)) == pid
 
 
 # ------------------------------------------------------------------------- connect
@@ -449,7 +458,7 @@ def _ready(port: int, pid: int) -> bool:
 _shared_server: Server | None = None
 
 
-def connect(**kwargs: Any):
+def connect(**kwargs: Any) -> redis.Redis:
     """A client for "a Redis": ``$REDIS_URL`` when set (docker compose, a classroom
     server), else a server the kit starts for this process and keeps until exit."""
     import redis

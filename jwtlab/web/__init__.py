@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     redis_url: str | None = None,
-    db_path: str | os.PathLike | None = None,
+    db_path: str | os.PathLike[str] | None = None,
     *,
     option: Option = "B",
     forwarded_allow_ips: str | None = None,
@@ -120,7 +121,7 @@ def serve(
 
 
 @contextlib.contextmanager
-def _stop_signals_end_quietly():
+def _stop_signals_end_quietly() -> Iterator[None]:
     """SIGTERM (``kill``, ``docker stop``) ends ``serve`` the way Ctrl-C does.
 
     uvicorn catches both signals, shuts down, then raises the signal again so that the

@@ -50,13 +50,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -72,6 +72,9 @@ from jwtlab.auth import (
 )
 from jwtlab.auth.users import NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from jwtlab.web import chat_page, chat_store, pages
+
+if TYPE_CHECKING:
+    import redis
 
 ACCESS_COOKIE = "jwtlab_access"
 REFRESH_COOKIE = "jwtlab_refresh"
@@ -103,7 +106,7 @@ def safe_next(value: str | None, default: str = "/rooms") -> str:
     return value
 
 
-def bearer_token(request: Request) -> tuple[str | None, str | None]:
+def bearer_token(request: HTTPConnection) -> tuple[str | None, str | None]:
     """The token from ``Authorization: Bearer <token>``, or why the header is unusable."""
     header = request.headers.get("authorization")
     if header is None:
@@ -182,6 +185,12 @@ def login_redirect(to_login: str, reason: Reason) -> RedirectResponse:
     """303 to the login page, saying why: ``to_login`` already holds ``next=`` (a flow 1
     check's ``redirect_to``); ``reason=`` is added for the login page to explain."""
     return redirect(f"{to_login}&{urlencode({'reason': str(reason)})}")
+
+
+def _refused_page(check: CheckResult) -> RedirectResponse:
+    """A page whose flow 1 check refused: to the login page its ``redirect_to`` names."""
+    assert check.redirect_to is not None  # check_flow1 sets it on every refusal
+    return login_redirect(check.redirect_to, check.reason)
 
 
 def with_retry_after(result: LoginResult, response: Response) -> Response:
@@ -289,7 +298,7 @@ class WebFlows:
         self.secure_cookies = secure_cookies
 
     @property
-    def redis(self):
+    def redis(self) -> redis.Redis:
         return self.service.tokens.redis
 
     # -- cookies --------------------------------------------------------------------------------
@@ -316,13 +325,15 @@ class WebFlows:
 
     def _set_login_cookies(self, response: Response, result: LoginResult) -> None:
         lifetimes = self.service.lifetimes
-        self._set_cookie(response, ACCESS_COOKIE, result.access_token, max_age=lifetimes.access)
+        access_token, refresh_token = result.access_token, result.refresh_token
+        assert access_token is not None and refresh_token is not None  # a login that succeeded
+        self._set_cookie(response, ACCESS_COOKIE, access_token, max_age=lifetimes.access)
         # Path: the browser sends the week-long refresh token to the refresh page only,
         # not with every page and image (where a leak would be worth the most).
         self._set_cookie(
             response,
             REFRESH_COOKIE,
-            result.refresh_token,
+            refresh_token,
             max_age=lifetimes.refresh,
             path=REFRESH_PATH,
             samesite="strict",
@@ -356,7 +367,7 @@ class WebFlows:
 
     def _room(self, request: Request) -> str:
         """The room in the path; `NoSuchRoom` (404) for one that is not in the list."""
-        room = request.path_params.get("room", "")
+        room: str = request.path_params.get("room", "")
         if room not in self.rooms:
             raise NoSuchRoom(self.rooms)
         return room
@@ -449,7 +460,7 @@ class WebFlows:
     async def me(self, request: Request) -> Response:
         check = await self.page_check(request)
         if not check.allowed:
-            return login_redirect(check.redirect_to, check.reason)
+            return _refused_page(check)
         claims = check.claims or {}
         ttl = await run_in_threadpool(self.service.tokens.ttl, claims["sub"], claims["jti"])
         page = pages.me_page(
@@ -464,9 +475,9 @@ class WebFlows:
     async def rooms_list(self, request: Request) -> Response:
         check = await self.page_check(request)
         if not check.allowed:
-            return login_redirect(check.redirect_to, check.reason)
+            return _refused_page(check)
         page = pages.rooms_page(
-            user_name=check.claims.get("name", ""), rooms=self.rooms, option=self.option
+            user_name=(check.claims or {}).get("name", ""), rooms=self.rooms, option=self.option
         )
         return html(page)
 
@@ -474,12 +485,12 @@ class WebFlows:
         room = self._room(request)
         check = await self.page_check(request, next_url="/rooms")
         if not check.allowed:
-            return login_redirect(check.redirect_to, check.reason)
+            return _refused_page(check)
         response = redirect(f"/rooms/{room}")
         if self.option == "B":
             token = request.cookies.get(ACCESS_COOKIE)
             opened = await run_in_threadpool(self.service.open_room, token, room)
-            if not opened.ok:
+            if not opened.ok or opened.room_token is None:
                 return login_redirect(login_url("/rooms"), opened.check.reason)
             self._set_cookie(
                 response,
@@ -496,14 +507,14 @@ class WebFlows:
         """The access cookie (flow 1), then under option B the room's own token (flow 2)."""
         check = await self.page_check(request, next_url=f"/rooms/{room}")
         if not check.allowed:
-            return check, login_redirect(check.redirect_to, check.reason)
+            return check, _refused_page(check)
         if self.option == "A":
             return check, None
         room_token = request.cookies.get(ROOM_COOKIE_PREFIX + room)
         room_check = await run_in_threadpool(self.service.check_flow2, room_token, room=room)
         if not room_check.allowed:
             page = pages.room_closed_page(
-                user_name=check.claims.get("name", ""),
+                user_name=(check.claims or {}).get("name", ""),
                 room=room,
                 check=room_check,
                 option=self.option,
@@ -518,7 +529,7 @@ class WebFlows:
             return refusal
         messages = await run_in_threadpool(self._messages, room)
         page = chat_page.room_page(
-            user_name=check.claims.get("name", ""),
+            user_name=(check.claims or {}).get("name", ""),
             room=room,
             messages=messages,
             check=check,
@@ -536,7 +547,7 @@ class WebFlows:
             text = _message_text(form)
         except BadRequest as refused:
             return html(pages.error_page("Message not sent", refused.detail), 400)
-        await run_in_threadpool(self._post, room, check.claims.get("name", ""), text)
+        await run_in_threadpool(self._post, room, (check.claims or {}).get("name", ""), text)
         return redirect(f"/rooms/{room}")
 
     # -- messages: the live chat's stream and channel (jwtlab.web.chat_store) ----------------
@@ -568,12 +579,14 @@ class WebFlows:
         return JSONResponse({"id": user.id, "name": user.name}, status_code=201)
 
     def _token_pair(self, result: LoginResult) -> dict[str, Any]:
+        user = result.user
+        assert user is not None  # a login that succeeded
         return {
             "access_token": result.access_token,
             "refresh_token": result.refresh_token,
             "token_type": "Bearer",
             "expires_in": self.service.lifetimes.access,
-            "user": {"id": result.user.id, "name": result.user.name},
+            "user": {"id": user.id, "name": user.name},
         }
 
     async def api_login(self, request: Request) -> Response:

@@ -68,7 +68,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
-from jwtlab.auth import CheckResult, Reason
+from jwtlab.auth import AuthService, CheckResult, Reason
 from jwtlab.web.app import (
     ACCESS_COOKIE,
     MAX_MESSAGE_LENGTH,
@@ -187,7 +187,9 @@ class ChatSocket:
     token: str
     claims: dict[str, Any]
     socket_id: str = field(default_factory=lambda: secrets.token_hex(8))
-    outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(OUTBOX_FRAMES))
+    outbox: asyncio.Queue[str | _Close] = field(
+        default_factory=lambda: asyncio.Queue(OUTBOX_FRAMES)
+    )
     history_until: tuple[int, int] = (0, 0)
     closing: bool = False
     allowance: float = MESSAGE_BURST
@@ -269,8 +271,8 @@ class ChatHub:
         self.sockets: dict[str, set[ChatSocket]] = {room: set() for room in flows.rooms}
         self._redis: Any = None
         self._pubsub: Any = None
-        self._tasks: list[asyncio.Task] = []
-        self._revocation_tasks: set[asyncio.Task] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._revocation_tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._send_script: Any = None
         self._presence_script: Any = None
@@ -278,7 +280,7 @@ class ChatHub:
     # -- names ----------------------------------------------------------------------------
 
     @property
-    def service(self):
+    def service(self) -> AuthService:
         return self.flows.service  # looked up each time: tests may swap the service
 
     def key(self, room: str, part: str) -> str:
@@ -371,7 +373,7 @@ class ChatHub:
             rooms = ", ".join(self.flows.rooms)
             await _refuse(websocket, CLOSE_NO_SUCH_ROOM, "no_such_room", f"rooms are: {rooms}")
             return None
-        token, problem = bearer_token(websocket)  # type: ignore[arg-type]
+        token, problem = bearer_token(websocket)
         if problem:
             await _refuse(websocket, CLOSE_AUTHENTICATION, str(Reason.MALFORMED), problem)
             return None
@@ -379,7 +381,7 @@ class ChatHub:
             cookie = ROOM_COOKIE_PREFIX + room if self.flows.option == "B" else ACCESS_COOKIE
             token = websocket.cookies.get(cookie)
         check = await self._check(token, room)
-        if not check.allowed:
+        if token is None or not check.allowed:  # no token: the check refused it as missing
             await _refuse(websocket, refusal_code(check), str(check.reason), check.detail)
             return None
         return ChatSocket(websocket, room, token.strip(), dict(check.claims or {}))

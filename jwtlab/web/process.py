@@ -33,7 +33,7 @@ class AppProcess:
         self,
         *,
         redis_url: str,
-        db_path: str | os.PathLike,
+        db_path: str | os.PathLike[str],
         secret: str | bytes,
         option: str = "B",
         port: int | None = None,
@@ -49,8 +49,8 @@ class AppProcess:
         self._secret = secret
         self._timeout = timeout
         self._log = Path(tempfile.mkstemp(prefix="jwtlab-app-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
-        self._watchdog: subprocess.Popen | None = None  # macOS: see jwtlab.servers
+        self.process: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None  # macOS: see jwtlab.servers
 
     @property
     def url(self) -> str:
@@ -143,7 +143,8 @@ class AppProcess:
             # killed, not sent EOF: on EOF it would SIGKILL a pid the system may reuse
             self._watchdog.kill()
             self._watchdog.wait(timeout)
-            self._watchdog.stdin.close()
+            if self._watchdog.stdin is not None:
+                self._watchdog.stdin.close()
             self._watchdog = None
 
     def log(self, lines: int = 30) -> str:
