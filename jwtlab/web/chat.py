@@ -59,6 +59,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import secrets
 import time
@@ -99,6 +100,9 @@ CLOSE_NO_SUCH_ROOM = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_SERVER_ERROR = 1011  # RFC 6455 §7.4.1: the server met a condition it cannot handle
 REDIS_DOWN = "Redis is unavailable, so the room cannot be served; try again in a moment"
+# redis-py raises RedisClusterException, which is not a RedisError, when a cluster client
+# reaches no node at all
+REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
 LISTEN_RETRY = 0.5  # s between attempts to read pub/sub again after the connection dropped
 
 MAX_FRAME_CHARACTERS = 8 * MAX_MESSAGE_LENGTH  # room for JSON escapes (\\uXXXX is 6 per char)
@@ -328,8 +332,8 @@ class ChatHub:
                 await _close_quietly(client, subscriber)
                 raise
             self._redis, self._subscriber = client, subscriber
-            self._send_script = client.register_script(SEND_SCRIPT)
-            self._presence_script = client.register_script(_PRESENCE)
+            self._send_script = NodeScript(client, SEND_SCRIPT)
+            self._presence_script = NodeScript(client, _PRESENCE)
             self._tasks = [
                 asyncio.create_task(self._listen(), name="chat-listen"),
                 asyncio.create_task(self._watch_expiry(), name="chat-expiry"),
@@ -349,6 +353,18 @@ class ChatHub:
         self._tasks = []
         await _close_quietly(self._pubsub, self._subscriber, self._redis)
         self._redis = self._subscriber = self._pubsub = None
+
+    async def _renew_cluster_client(self) -> None:
+        """A cluster client that reaches no node it knows (redis-py drops a node from its
+        list when the node fails; older versions can end with none) is made again from the
+        app's synchronous client, which knows every node."""
+        async with self._lock:
+            if self._redis is None:
+                return
+            old, self._redis = self._redis, async_cluster_client_like(self.flows.redis)
+            self._send_script = NodeScript(self._redis, SEND_SCRIPT)
+            self._presence_script = NodeScript(self._redis, _PRESENCE)
+        await _close_quietly(old)
 
     async def _subscribe(self, subscriber: Any) -> Any:
         """SUBSCRIBE ``subscriber`` to the revocations and every room's channel."""
@@ -375,7 +391,10 @@ class ChatHub:
         self._pubsub = self._subscriber = None
         if failed is not None:
             self._subscriber_tried.append(failed)
-        nodes = [f"{node.host}:{node.port}" for node in self._redis.get_nodes()]
+        # the nodes the cluster client knows now; if it has forgotten them all, the app's
+        # synchronous client's
+        known = self._redis.get_nodes() or self.flows.redis.get_nodes()
+        nodes = [f"{node.host}:{node.port}" for node in known]
         untried = [node for node in nodes if node not in self._subscriber_tried]
         if not untried:  # every node has failed once: start the round again
             self._subscriber_tried = [failed] if failed else []
@@ -403,7 +422,7 @@ class ChatHub:
             if chat_socket is None:
                 return
             await self.start()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             await _refuse(websocket, CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
             return
         self.sockets[room].add(chat_socket)
@@ -412,7 +431,7 @@ class ChatHub:
             await self._send_history(chat_socket)
             await self._announce(chat_socket, "join")
             await self._read(chat_socket)
-        except redis.RedisError:
+        except REDIS_ERRORS:
             chat_socket.close_soon(CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(writer, 5)
@@ -483,9 +502,11 @@ class ChatHub:
                     ],
                     args=[HISTORY_KEPT, chat_socket.room, chat_socket.name, text],
                 )
-            except redis.RedisError:
+            except REDIS_ERRORS as error:
                 detail = "the message was not sent: Redis is unavailable; send it again"
                 chat_socket.offer(_dumps({"type": "error", "error": "not_sent", "detail": detail}))
+                if isinstance(error, redis.exceptions.RedisClusterException):
+                    await self._renew_cluster_client()
 
     async def _write(self, chat_socket: ChatSocket) -> None:
         """The one task that writes to the socket: frames in order, then the close."""
@@ -571,10 +592,10 @@ class ChatHub:
                 if self._pubsub is None:  # on a cluster, after a node stopped answering
                     await self._subscribe_elsewhere()
                 await self._relay()
-            except redis.RedisError:
+            except REDIS_ERRORS:
                 await asyncio.sleep(LISTEN_RETRY)
                 if self.on_cluster and self._pubsub is not None:
-                    with contextlib.suppress(redis.RedisError):
+                    with contextlib.suppress(*REDIS_ERRORS):
                         await self._subscribe_elsewhere()
 
     async def _relay(self) -> None:
@@ -694,6 +715,26 @@ async def _refuse(websocket: WebSocket, code: int, reason: str, detail: str) -> 
         await websocket.close(code, close_reason(f"{reason}: {detail}"))
 
 
+class NodeScript:
+    """A Lua script run with ``EVALSHA``, and with ``EVAL`` when the node answers
+    ``NOSCRIPT`` (which also caches it there for the next ``EVALSHA``).
+
+    redis-py's own scripts answer ``NOSCRIPT`` with ``SCRIPT LOAD``, which a cluster
+    client sends to every primary: one dead primary, and a room on a live node could not
+    send. This asks only the node serving the keys."""
+
+    def __init__(self, client: Any, text: str) -> None:
+        self.client = client
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def __call__(self, *, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await self.client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await self.client.eval(self.text, len(keys), *keys, *args)
+
+
 def _is_cluster(client: Any) -> bool:
     from redis.cluster import RedisCluster
 
@@ -713,27 +754,49 @@ def async_clients_like(client: Any) -> tuple[Any, Any, dict[str, Any]]:
     """
     import redis.asyncio as aioredis
 
-    wanted = ("username", "password", "socket_connect_timeout")
     if _is_cluster(client):
-        from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        settings = client.nodes_manager.connection_kwargs
-        options = {name: settings[name] for name in wanted if settings.get(name) is not None}
-        if "SSL" in getattr(settings.get("connection_class"), "__name__", ""):
-            options["ssl"] = True
-        options["decode_responses"] = True
+        # No retries on the node it listens to: when that node goes, the hub moves to
+        # another at once instead of trying the dead one again with growing pauses.
+        options = {**_cluster_options(client), "retry": Retry(NoBackoff(), 0)}
         node = client.get_default_node()
-        commands = AsyncRedisCluster(host=node.host, port=node.port, **options)
         subscriber = aioredis.Redis(host=node.host, port=node.port, **options)
-        return commands, subscriber, options
+        return async_cluster_client_like(client), subscriber, options
     settings = client.connection_pool.connection_kwargs
-    options = {name: settings[name] for name in ("host", "port", "db", *wanted) if name in settings}
+    wanted = ("host", "port", "db", *_CREDENTIALS)
+    options = {name: settings[name] for name in wanted if name in settings}
     if "path" in settings:
         options = {"unix_socket_path": settings["path"], "db": settings.get("db", 0)}
     if "SSL" in client.connection_pool.connection_class.__name__:
         options["ssl"] = True
     single = aioredis.Redis(decode_responses=True, **options)
     return single, single, {**options, "decode_responses": True}
+
+
+_CREDENTIALS = ("username", "password", "socket_connect_timeout")
+
+
+def _cluster_options(client: Any) -> dict[str, Any]:
+    """The connection settings of a ``RedisCluster``'s nodes (credentials, TLS)."""
+    settings = client.nodes_manager.connection_kwargs
+    options = {name: settings[name] for name in _CREDENTIALS if settings.get(name) is not None}
+    if "SSL" in getattr(settings.get("connection_class"), "__name__", ""):
+        options["ssl"] = True
+    options["decode_responses"] = True
+    return options
+
+
+def async_cluster_client_like(client: Any) -> Any:
+    """A ``redis.asyncio.cluster.RedisCluster`` for the cluster of the synchronous ``client``,
+    given every node that one knows: should a node die, it reads the slot map again from
+    the first of the others that answers."""
+    from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+    startup = [AsyncClusterNode(node.host, node.port) for node in client.get_nodes()]
+    return AsyncRedisCluster(startup_nodes=startup, **_cluster_options(client))
 
 
 async def _close_quietly(*clients: Any) -> None:
