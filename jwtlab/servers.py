@@ -1620,7 +1620,7 @@ def redact_url(url: str) -> str:
     return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
-def client_from_url(url: str, *, cluster: bool = False, check: bool = False, **kwargs: Any):
+def client_from_url(url: str, *, cluster: bool = False, check: bool = False, **kwargs: Any) -> Any:
     """A client for the Redis at ``url``: a ``redis.Redis`` for one server (``redis://``,
     ``rediss://``, ``unix://``), a ``redis.cluster.RedisCluster`` for a cluster
     (``redis+cluster://host:port``, ``rediss+cluster://``, or any TCP URL with
@@ -1658,7 +1658,9 @@ def client_from_url(url: str, *, cluster: bool = False, check: bool = False, **k
     return _cluster_client(plain_url, shown, scheme, rest, kwargs)
 
 
-def _cluster_client(plain_url: str, shown: str, scheme: str, rest: str, kwargs: dict):
+def _cluster_client(
+    plain_url: str, shown: str, scheme: str, rest: str, kwargs: dict[str, Any]
+) -> Any:
     from urllib.parse import urlsplit
 
     from redis.cluster import RedisCluster
