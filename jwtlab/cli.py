@@ -9,8 +9,10 @@ jwtlab replication [--replicas N]
 jwtlab cluster [--primaries N] [--replicas-per-primary N] [directive=value ...]
                               a Redis Cluster in the foreground (for redis-cli -c)
 jwtlab inspect TOKEN          explain a JWT's parts and claims (nothing is verified)
-jwtlab serve [--port N] [--option A|B] [--forwarded-allow-ips ADDRESSES]
-                              the login-flow web app (embedded server or $REDIS_URL)
+jwtlab serve [--port N] [--option A|B] [--redis-url URL] [--cluster]
+             [--forwarded-allow-ips ADDRESSES]
+                              the login-flow web app (embedded server or $REDIS_URL;
+                              redis+cluster://host:port for a Redis Cluster)
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         db_path=args.db,
         option=args.option,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        cluster=args.cluster,
     )
     return 0
 
@@ -254,7 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--redis-url",
         default=os.environ.get("REDIS_URL") or None,
-        help="default: $REDIS_URL, else an embedded server stopped on exit",
+        help="default: $REDIS_URL, else an embedded server stopped on exit; a Redis "
+        "Cluster: redis+cluster://HOST:PORT (any one node)",
+    )
+    serve.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the Redis is a cluster (as redis+cluster:// says); without a URL, an embedded "
+        "cluster of three primaries for this run",
     )
     serve.add_argument(
         "--db",

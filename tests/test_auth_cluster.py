@@ -1,13 +1,12 @@
 """The login flows on a real Redis Cluster (issue 15): the token store, the refresh family,
 the login lock-out and "log out everywhere" work through `RedisCluster`, because every script
-names keys of one hash slot (``{member:<sub>}``, ``{lockout}``). One cluster per engine."""
+names keys of one hash slot (``{member:<sub>}``, ``{lockout}``). The session's cluster of each
+engine (conftest.py: `clusters`); every flow test of test_auth_flows.py runs on it too."""
 
 from __future__ import annotations
 
 import pytest
-from helpers import ENGINES
 
-from jwtlab import servers
 from jwtlab.auth.flows import AuthService, Reason
 from jwtlab.auth.users import fast_password_hasher
 
@@ -16,12 +15,12 @@ pytestmark = pytest.mark.server  # cluster nodes are real server processes
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(scope="module", params=ENGINES, ids=[str(e).replace(" ", "-") for e in ENGINES])
-def cluster(request):
-    with servers.cluster(
-        primaries=3, replicas_per_primary=0, engine=request.param, save="", appendonly="no"
-    ) as cluster:
-        yield cluster
+@pytest.fixture
+def cluster(redis_cluster):
+    client = redis_cluster.client()
+    client.flushall()
+    client.close()
+    return redis_cluster
 
 
 @pytest.fixture

@@ -19,16 +19,27 @@ import uuid
 import httpx
 import pytest
 import websockets
-from helpers import make_service, two_app_processes, wait_until
+from helpers import (
+    bearer,
+    closed,
+    connect,
+    joined,
+    make_service,
+    member,
+    next_frame,
+    run,
+    send,
+    two_app_processes,
+    wait_until,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import jwtlab
 from jwtlab import auth, servers, web
 from jwtlab.web import chat, chat_store
-from jwtlab.web.process import AppProcess
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse battery"  # helpers.member signs members up with it too
 TIMEOUT = 10.0
 
 
@@ -54,65 +65,6 @@ def apps(site):
         client.delete(key)
     client.close()
     return site["apps"]
-
-
-def member(app: AppProcess, room: str = "general", name: str | None = None) -> dict:
-    """Sign a new member up, log in and open ``room`` on ``app``: its tokens."""
-    name = name or f"m{uuid.uuid4().hex[:10]}"
-    with httpx.Client(base_url=app.url, timeout=TIMEOUT) as http:
-        assert http.post("/api/signup", json={"name": name, "password": PASSWORD}).status_code in (
-            201,
-            409,
-        )
-        tokens = http.post("/api/login", json={"name": name, "password": PASSWORD}).json()
-        opened = http.post(f"/api/rooms/{room}/open", headers=bearer(tokens["access_token"]))
-        assert opened.status_code == 200, opened.text
-    return {"name": name, **tokens, "room_token": opened.json()["room_token"], "room": room}
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 60))
-
-
-async def connect(app: AppProcess, room: str, token: str | None, **options):
-    headers = bearer(token) if token else {}
-    headers.update(options.pop("headers", {}))
-    return await websockets.connect(
-        f"{app.ws_url}/rooms/{room}/ws", additional_headers=headers, **options
-    )
-
-
-async def next_frame(socket, kind: str) -> dict:
-    """The next frame of type ``kind`` (presence frames and others skipped)."""
-    while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
-        if frame["type"] == kind:
-            return frame
-
-
-async def joined(app: AppProcess, who: dict):
-    """A socket for ``who``, its history frame already read."""
-    socket = await connect(app, who["room"], who["room_token"])
-    await next_frame(socket, "history")
-    return socket
-
-
-async def closed(socket) -> tuple[list[dict], int, str]:
-    """Read until the server closes: (frames, close code, close reason)."""
-    frames = []
-    try:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT)))
-    except websockets.ConnectionClosed as closure:
-        return frames, closure.rcvd.code, closure.rcvd.reason
-
-
-async def send(socket, text: str) -> None:
-    await socket.send(json.dumps({"text": text}))
 
 
 # -- messages ----------------------------------------------------------------------------------

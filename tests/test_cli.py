@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 
@@ -126,3 +127,52 @@ def test_inspect_explains_a_token_and_flags_milliseconds(capsys):
 def test_inspect_refuses_a_malformed_token_with_the_reason(capsys):
     assert cli.main(["inspect", "abc.def"]) == 2
     assert "3 segments" in capsys.readouterr().err
+
+
+# -- jwtlab serve --redis-url: what a wrong URL says -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "flags", "says"),
+    [
+        ("redis+cluster://127.0.0.1:7000/3", [], "database 0 only"),
+        ("unix:///tmp/redis.sock", ["--cluster"], "over TCP, not a Unix socket"),
+        ("redis+cluster://127.0.0.1:70a0", [], "the port must be a number"),
+        ("http://127.0.0.1:6379", [], "redis+cluster://host:port"),
+        ("127.0.0.1:7000", [], "is not a Redis URL"),
+    ],
+    ids=["database", "unix-socket", "port", "scheme", "no-scheme"],
+)
+def test_serve_explains_a_redis_url_that_cannot_work(capsys, url, flags, says):
+    assert cli.main(["serve", "--redis-url", url, *flags]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jwtlab: ") and says in err, err
+
+
+def test_serve_says_when_no_node_of_the_cluster_answers(capsys):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert cli.main(["serve", "--redis-url", f"redis+cluster://127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert f"no node of a Redis Cluster answered at 127.0.0.1:{port}" in err
+    assert "jwtlab cluster" in err, "it says how to start one"
+
+
+def test_serve_hides_the_password_of_a_url_it_refuses(capsys):
+    assert cli.main(["serve", "--redis-url", "redis+cluster://ann:s3cret@127.0.0.1:7000/2"]) == 1
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and "ann:***@" in err
+
+
+def test_serve_refuses_a_single_server_behind_a_cluster_url(redis_server, capsys):
+    url = f"redis+cluster://127.0.0.1:{redis_server.port}"
+    assert cli.main(["serve", "--redis-url", url]) == 1
+    err = capsys.readouterr().err
+    assert "is a single Redis server" in err and f"redis://127.0.0.1:{redis_server.port}" in err
+
+
+def test_serve_refuses_a_cluster_node_behind_a_plain_url(redis_cluster, capsys):
+    assert cli.main(["serve", "--redis-url", redis_cluster.url]) == 1
+    err = capsys.readouterr().err
+    assert "is a node of a Redis Cluster" in err and "redis+cluster://127.0.0.1:" in err

@@ -56,10 +56,11 @@ def _by_role() -> dict[str, list[str]]:
         "sentinel": [],
         "lab": [],
         "chat": [],
+        "cluster-chat": [],
     }
     for name, service in SERVICES.items():
-        if "serve" in service.get("command", []):  # the chat profile's app processes
-            roles["chat"].append(name)
+        if "serve" in service.get("command", []):  # the web app: chat profile, or cluster's
+            roles["cluster-chat" if "cluster" in service["profiles"] else "chat"].append(name)
             continue
         if service.get("profiles"):  # started only on request: the cluster profile, below
             continue
@@ -237,6 +238,24 @@ def test_the_create_job_joins_all_six_once_and_is_a_no_op_after():
     assert create, script
     assert create.group(1).split() == [f"{n}:6379" for n in CLUSTER_NODES]
     assert "cluster_state:ok" in script.split("--cluster create")[0], "skips an existing one"
+
+
+def test_the_cluster_profile_serves_the_app_on_the_cluster_once_it_exists():
+    (name,) = ROLES["cluster-chat"]
+    service = SERVICES[name]
+    command = service["command"]
+    assert command[:2] == ["jwtlab", "serve"] and service["profiles"] == ["cluster"]
+    url = command[command.index("--redis-url") + 1]
+    assert url == f"redis+cluster://{CLUSTER_NODES[0]}:6379"
+    assert service["depends_on"] == {
+        "cluster-create": {"condition": "service_completed_successfully"}
+    }
+    chat_files = {
+        s["command"][s["command"].index("--db") + 1] for s in map(SERVICES.get, ROLES["chat"])
+    }
+    assert command[command.index("--db") + 1] not in chat_files, "a namespace of its own"
+    host_ports = {p for n in ROLES["chat"] + [name] for p in SERVICES[n]["ports"]}
+    assert len(host_ports) == 3, "each app on its own host port"
 
 
 def _cluster_directives() -> dict[str, str]:

@@ -18,3 +18,8 @@ def test_a_test_using_a_server_fixture_is_marked_server(request, engine):
 
 def test_a_test_using_no_server_fixture_is_not_marked(request):
     assert request.node.get_closest_marker("server") is None
+
+
+def test_a_test_using_the_cluster_factory_is_marked_server(request, clusters):
+    # `clusters` starts nothing until called; a test that asks for it is still a server test
+    assert request.node.get_closest_marker("server") is not None

@@ -1,4 +1,5 @@
-"""jwtlab.ratelimit against real servers, on every engine found."""
+"""jwtlab.ratelimit against real servers, on every engine found: each limiter on a single
+server and on a Redis Cluster (the session's, conftest.py: `clusters`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from jwtlab import ratelimit, servers
 from jwtlab.clock import ManualClock
 
 
-@pytest.fixture
-def client(engine):
+@pytest.fixture(params=["server", "cluster"])
+def client(request, engine, clusters):
+    """A fresh server of ``engine``, or ``engine``'s cluster emptied. On a cluster each
+    limiter still works: every script and every MULTI/EXEC touches one key, so one slot."""
+    if request.param == "cluster":
+        client = clusters(engine).client()
+        client.flushall()
+        yield client
+        client.close()
+        return
     with servers.start(engine=engine, save="") as srv:
         yield srv.client()
 
@@ -107,6 +116,24 @@ def test_sliding_log_is_atomic_under_concurrent_clients(engine):
         assert srv.client().zcard(limiter.key("shared")) == 10
 
 
+def test_sliding_log_is_atomic_on_a_cluster(redis_cluster):
+    limiter = ratelimit.SlidingWindowLog(redis_cluster.client(), limit=10, window=60)
+    limiter.reset("shared")
+    results: list[bool] = []
+
+    def worker():
+        own = ratelimit.SlidingWindowLog(redis_cluster.client(), limit=10, window=60)
+        results.extend(own.hit("shared", now=5.0).allowed for _ in range(10))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 10 and len(results) == 40
+    assert limiter.redis.zcard(limiter.key("shared")) == 10
+
+
 # ---------------------------------------------------------------------- token bucket
 
 
@@ -157,6 +184,17 @@ def test_reset_forgets_one_identity_only(client):
         limiter.reset("a")
         assert limiter.hit("a", now=1).allowed
         assert not limiter.hit("ab", now=1).allowed
+
+
+def test_reset_forgets_every_window_wherever_its_key_lives(client):
+    # one counter key per window: on a cluster they hash to different slots and nodes
+    limiter = ratelimit.FixedWindow(client, limit=1, window=10)
+    for now in range(0, 200, 10):
+        limiter.hit("carol", now=now)
+    keys = set(client.scan_iter(match=limiter.key("carol") + ":*"))
+    assert len(keys) == 20
+    limiter.reset("carol")
+    assert list(client.scan_iter(match=limiter.key("carol") + "*")) == []
 
 
 def test_bad_settings_are_refused_with_a_reason(client):

@@ -1,4 +1,7 @@
-"""The web flow on a live uvicorn server (in a thread), a real Redis, a real SQLite file."""
+"""The web flow on a live uvicorn server (in a thread), a real Redis, a real SQLite file.
+
+Each test runs on a single server, then on a Redis Cluster of each engine (`topology` in
+conftest.py): the app takes a ``RedisCluster`` as it takes a ``redis.Redis``."""
 
 from __future__ import annotations
 
@@ -12,13 +15,19 @@ import time
 
 import httpx
 import pytest
-from helpers import make_service, wait_until
+from helpers import make_service, redis_url, wait_until
 
 import jwtlab
-from jwtlab import auth, web
+from jwtlab import auth, servers, web
 
 PASSWORD = "correct horse battery"
 NOT_VERIFIED_REASONS = {"malformed", "bad_signature", "bad_algorithm", "invalid"}
+
+
+@pytest.fixture
+def redis_client(topology_client):
+    """Here, the single server's client or a cluster's (`RedisCluster`), emptied."""
+    return topology_client
 
 
 @pytest.fixture
@@ -41,9 +50,9 @@ def start(redis_client, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shared_live(redis_server):
-    """One option-B server for the module; each test gets a fresh service behind it."""
-    app = web.create_app(redis_client=redis_server.client())
+def shared_live(topology):
+    """One option-B server per topology; each test gets a fresh service behind it."""
+    app = web.create_app(redis_client=topology.client())
     with web.run_in_thread(app) as live:
         yield live, app.state.flows
 
@@ -608,14 +617,14 @@ def test_python_m_jwtlab_web_help():
     assert "--redis-url" in result.stdout and "--option" in result.stdout
 
 
-def test_serve_answers_on_the_given_port(redis_server, tmp_path):
+def test_serve_answers_on_the_given_port(topology, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "REDIS_URL": ""}
     command = [
         sys.executable, "-m", "jwtlab.web", "--port", str(port),
-        "--redis-url", redis_server.url, "--db", str(tmp_path / "served.sqlite3"),
+        "--redis-url", redis_url(topology), "--db", str(tmp_path / "served.sqlite3"),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -637,4 +646,6 @@ def test_serve_answers_on_the_given_port(redis_server, tmp_path):
         assert (tmp_path / "served.sqlite3").exists()
     finally:
         process.terminate()
-        process.wait(10)
+        output = process.communicate(timeout=10)[0]
+    where = "(a Redis Cluster, 3 primaries)"
+    assert (where in output) == isinstance(topology, servers.Cluster), output

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jwtlab import servers
+from jwtlab.web.chat_store import chat_key
 
 pytestmark = pytest.mark.server  # every test here drives real app processes and servers
 
@@ -309,7 +310,7 @@ def test_a_bad_entry_in_redis_cannot_break_a_room_page(app, redis_server):
         browser.post("/rooms/general/open")
         assert browser.post("/rooms/general/messages", data={"text": "hello"}).status_code == 303
         redis = redis_server.client()
-        (key,) = [k for k in redis.scan_iter("jwtlab:*:chat:general:history")]
+        (key,) = [k for k in redis.scan_iter(chat_key("jwtlab:*", "general", "history"))]
         raw = redis_server.client(decode_responses=False)
         for junk in [{"from": "x", "text": b"\xed\xa0\x80"}, {"text": b"\xff"}, {"other": "1"}]:
             raw.xadd(key, junk)
@@ -367,7 +368,7 @@ def two_apps_on(redis_server, serve, tmp_path):
     keys = set(redis_server.client().scan_iter("jwtlab:*"))
     namespaces = {key.split(":")[1] for key in keys}
     assert len(namespaces) == 2, namespaces
-    assert sum(key.endswith(":chat:general:history") for key in keys) == 1
+    assert sum(key.endswith(chat_key("", "general", "history")) for key in keys) == 1
 
 
 # -- hardening ---------------------------------------------------------------------------------

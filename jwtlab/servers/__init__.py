@@ -46,7 +46,7 @@ from jwtlab.servers._engine import (
 from jwtlab.servers._errors import EngineNotFoundError, ServerError, ServerStartError
 from jwtlab.servers._replication import Replication, replication
 from jwtlab.servers._sentinel import Sentinels, sentinels
-from jwtlab.servers._server import Server, connect, start
+from jwtlab.servers._server import Server, client_from_url, connect, start
 
 # isort: split
 # Not in __all__, but reachable here as they always were: the settings, and the servers
@@ -56,8 +56,10 @@ from jwtlab.servers._cluster import CLUSTER_SLOTS as CLUSTER_SLOTS
 from jwtlab.servers._cluster import CLUSTER_TIMEOUT as CLUSTER_TIMEOUT
 from jwtlab.servers._engine import MINIMUM_VERSION as MINIMUM_VERSION
 from jwtlab.servers._process import HOST as HOST
+from jwtlab.servers._server import CLUSTER_SCHEMES as CLUSTER_SCHEMES
 from jwtlab.servers._server import START_TIMEOUT as START_TIMEOUT
 from jwtlab.servers._server import iter_processes as iter_processes
+from jwtlab.servers._server import redact_url as redact_url
 
 # isort: split
 # Private helpers that other parts of the kit use (jwtlab.web.process starts its app
@@ -83,6 +85,7 @@ __all__ = [
     "ServerStartError",
     "check_aof",
     "check_rdb",
+    "client_from_url",
     "cluster",
     "connect",
     "engines",

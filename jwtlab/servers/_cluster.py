@@ -245,6 +245,12 @@ class Cluster:
         """A URL of one running node: ``RedisCluster.from_url(url)`` finds all the others."""
         return self.running_nodes[0].url
 
+    @property
+    def cluster_url(self) -> str:
+        """The same node as a cluster URL, ``redis+cluster://127.0.0.1:<port>``: what
+        `client_from_url` and ``jwtlab serve --redis-url`` take for a cluster."""
+        return f"redis+cluster://{HOST}:{self.running_nodes[0].port}"
+
     def client(self, **kwargs: Any) -> RedisCluster:
         """A ``redis.cluster.RedisCluster`` (``decode_responses=True`` unless given): it
         reads the slot map and sends each command to the node serving its key."""

@@ -458,16 +458,127 @@ def _ready(port: int, pid: int) -> bool:
 _shared_server: Server | None = None
 
 
-def connect(**kwargs: Any) -> redis.Redis:
-    """A client for "a Redis": ``$REDIS_URL`` when set (docker compose, a classroom
-    server), else a server the kit starts for this process and keeps until exit."""
+#: ``redis+cluster://`` and ``rediss+cluster://`` name a Redis Cluster by one of its nodes;
+#: the rest of the URL is read as redis-py reads ``redis://`` and ``rediss://``.
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+_PLAIN_SCHEMES = ("redis", "rediss", "unix")
+_URL_FORMS = (
+    "redis://host:port/db or rediss://... or unix:///path.sock for one server, "
+    "redis+cluster://host:port or rediss+cluster://... for a Redis Cluster "
+    "(any one node: the client finds the others)"
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages and logs."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def client_from_url(url: str, *, cluster: bool = False, check: bool = False, **kwargs: Any) -> Any:
+    """A client for the Redis at ``url``: a ``redis.Redis`` for one server (``redis://``,
+    ``rediss://``, ``unix://``), a ``redis.cluster.RedisCluster`` for a cluster
+    (``redis+cluster://host:port``, ``rediss+cluster://``, or any TCP URL with
+    ``cluster=True``). ``decode_responses=True`` unless given.
+
+    A cluster client connects at once: it reads the slot map from the node named and finds
+    the others. ``check=True`` also asks a single server whether it is a cluster node (a
+    plain client would get ``MOVED`` for most keys); a server that does not answer yet is
+    left for the first request to report.
+
+    Errors say what is wrong and what to write instead: `ValueError` for a URL that cannot
+    work (a bad scheme, a database other than 0 on a cluster, a socket path for a cluster,
+    a single server behind a cluster URL or a cluster node behind a plain one),
+    `ServerError` when no node of the cluster answers.
+    """
     import redis
 
     kwargs.setdefault("decode_responses", True)
+    shown = redact_url(url)
+    scheme, separator, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not separator or (scheme not in _PLAIN_SCHEMES and scheme not in CLUSTER_SCHEMES):
+        raise ValueError(f"{shown!r} is not a Redis URL; write {_URL_FORMS}")
+    if scheme in CLUSTER_SCHEMES:
+        cluster, scheme = True, CLUSTER_SCHEMES[scheme]
+    plain_url = f"{scheme}://{rest}"
+    if not cluster:
+        try:
+            client = redis.Redis.from_url(plain_url, **kwargs)
+        except ValueError as exc:  # redis-py's own words: a bad port, a bad query option
+            raise ValueError(f"{shown!r}: {exc}; write {_URL_FORMS}") from None
+        if check:
+            _refuse_a_cluster_node(client, shown, rest)
+        return client
+    return _cluster_client(plain_url, shown, scheme, rest, kwargs)
+
+
+def _cluster_client(
+    plain_url: str, shown: str, scheme: str, rest: str, kwargs: dict[str, Any]
+) -> Any:
+    from urllib.parse import urlsplit
+
+    from redis.cluster import RedisCluster
+    from redis.exceptions import RedisClusterException
+
+    if scheme == "unix":
+        raise ValueError(
+            f"{shown!r}: a Redis Cluster is reached over TCP, not a Unix socket; name one "
+            "node's host and port, e.g. redis+cluster://127.0.0.1:7000"
+        )
+    parts = urlsplit(plain_url)
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise ValueError(f"{shown!r}: the port must be a number, e.g. :7000") from None
+    host = parts.hostname or "localhost"
+    if parts.path.strip("/") not in ("", "0"):
+        raise ValueError(
+            f"{shown!r} names database {parts.path.strip('/')!r}: a Redis Cluster has database 0 "
+            "only (Redis 7.0 refuses SELECT in cluster mode); drop the path, e.g. "
+            f"redis+cluster://{host}:{port}"
+        )
+    try:
+        return RedisCluster.from_url(plain_url, **kwargs)
+    except RedisClusterException as exc:
+        if "Cluster mode is not enabled" in str(exc):
+            raise ValueError(
+                f"{shown!r}: {host}:{port} is a single Redis server (cluster-enabled no), not a "
+                f"node of a Redis Cluster; write redis://{rest} for it, or name a cluster node "
+                "(`jwtlab cluster` prints their ports)"
+            ) from None
+        if "querystring" in str(exc) or "not possible" in str(exc):
+            raise ValueError(f"{shown!r}: {exc}") from None
+        raise ServerError(
+            f"no node of a Redis Cluster answered at {host}:{port} ({exc}); start one "
+            "(`jwtlab cluster`, or `docker compose --profile cluster up -d`) or fix the "
+            "host and port"
+        ) from None
+
+
+def _refuse_a_cluster_node(client: Any, shown: str, rest: str) -> None:
+    import redis
+
+    try:
+        enabled = client.info("cluster").get("cluster_enabled")
+    except redis.RedisError:
+        return  # not answering (yet), or INFO refused: the first request will say so
+    if str(enabled) == "1":
+        client.close()
+        raise ValueError(
+            f"{shown!r} is a node of a Redis Cluster: a client of one server would be "
+            f"answered MOVED for the keys other nodes serve; write redis+cluster://{rest} "
+            "(or pass --cluster)"
+        )
+
+
+def connect(**kwargs: Any) -> Any:
+    """A client for "a Redis": ``$REDIS_URL`` when set (docker compose, a classroom
+    server; ``redis+cluster://host:port`` for a Redis Cluster, see `client_from_url`),
+    else a server the kit starts for this process and keeps until exit."""
+    kwargs.setdefault("decode_responses", True)
     url = os.environ.get("REDIS_URL", "").strip()
     if url:
-        return redis.Redis.from_url(url, **kwargs)
+        return client_from_url(url, **kwargs)
     global _shared_server
     if _shared_server is None or not _shared_server.running:
         _shared_server = start()
-    return _shared_server.client(**kwargs)

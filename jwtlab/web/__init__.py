@@ -51,12 +51,17 @@ def serve(
     *,
     option: Option = "B",
     forwarded_allow_ips: str | None = None,
+    cluster: bool = False,
     **uvicorn_options: Any,
 ) -> None:
     """Serve the web flow in the foreground until Ctrl+C or SIGTERM (both end it cleanly).
 
     Redis: ``redis_url``, else ``$REDIS_URL``, else an embedded server the kit starts
-    (and stops, its directory removed, on exit). Members: ``db_path``, else
+    (and stops, its directory removed, on exit). A Redis Cluster is named by any one of
+    its nodes, ``redis+cluster://host:port`` (or a plain URL with ``cluster=True``);
+    ``cluster=True`` without a URL embeds a cluster of three primaries for the run (see
+    `jwtlab.servers.client_from_url`; a plain URL that reaches a cluster node is refused,
+    saying so). Members: ``db_path``, else
     ``jwtlab-users.sqlite3`` in the current directory; its namespace keeps this app's
     keys apart from another app's on the same Redis. The signing key is
     ``$JWTLAB_SECRET`` if set, else a random one for this run (tokens then do not
@@ -70,7 +75,6 @@ def serve(
     dodge the per-client login lock-out by making up a new ``X-Forwarded-For`` per try.
     (uvicorn on its own trusts 127.0.0.1; a kit that runs beside JupyterLab must not.)
     """
-    import redis
     import uvicorn
 
     from jwtlab import servers
@@ -89,8 +93,21 @@ def serve(
         uvicorn_options["forwarded_allow_ips"] = forwarded_allow_ips
     with contextlib.ExitStack() as cleanup:
         if redis_url:
-            redis_client = redis.Redis.from_url(redis_url, decode_responses=True)
-            where = redis_url
+            redis_client = servers.client_from_url(redis_url, cluster=cluster, check=True)
+            where = servers.redact_url(redis_url)
+            if _is_cluster(redis_client):
+                where += f" (a Redis Cluster, {len(redis_client.get_primaries())} primaries)"
+        elif cluster:
+            embedded_cluster = cleanup.enter_context(
+                servers.cluster(primaries=3, replicas_per_primary=0, save="", appendonly="no")
+            )
+            redis_client = embedded_cluster.client()
+            ports = ", ".join(str(node.port) for node in embedded_cluster.nodes)
+            where = (
+                f"{embedded_cluster.cluster_url}, an embedded {embedded_cluster.nodes[0].engine} "
+                f"cluster of 3 primaries for this run (ports {ports}; redis-cli -c -p "
+                f"{embedded_cluster.nodes[0].port})"
+            )
         else:
             embedded = cleanup.enter_context(servers.start(save="", appendonly="no"))
             redis_client = embedded.client()
@@ -118,6 +135,12 @@ def serve(
         with _stop_signals_end_quietly():
             server.run()
     print("jwtlab web: stopped", flush=True)
+
+
+def _is_cluster(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
 
 
 @contextlib.contextmanager

@@ -41,9 +41,17 @@ The notes' option B issues a token "when the user opens a chat room" (채팅방�
 
 Keys (every name comes from `chat_key`, so they follow the token store's prefix)::
 
-    <prefix>:chat:<room>:messages   pub/sub channel: message and presence frames
-    <prefix>:chat:<room>:history    STREAM  from, text; MAXLEN ~ HISTORY_KEPT (chat_store)
-    <prefix>:chat:<room>:presence   ZSET    "<socket id>:<name>" -> deadline (Unix s)
+    <prefix>:chat:{room:<room>}:messages   pub/sub channel: message and presence frames
+    <prefix>:chat:{room:<room>}:history    STREAM  from, text; MAXLEN ~ HISTORY_KEPT
+    <prefix>:chat:{room:<room>}:presence   ZSET    "<socket id>:<name>" -> deadline (Unix s)
+
+* **On a Redis Cluster** (``jwtlab serve --redis-url redis+cluster://host:port``) the
+  commands go through ``redis.asyncio.cluster.RedisCluster``, each to the node serving its
+  key; one room's keys share the hash tag ``{room:<room>}``, so each script's keys are in
+  one slot. The subscription is a plain connection to **one** node: a classic ``PUBLISH``
+  on any node is forwarded over the cluster bus to every other node (Redis 7.0
+  ``src/cluster.c``, ``clusterPropagatePublish``), so one node hears every channel. If
+  that node goes away, the hub subscribes on the next node it knows.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import secrets
 import time
@@ -91,6 +100,9 @@ CLOSE_NO_SUCH_ROOM = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_SERVER_ERROR = 1011  # RFC 6455 §7.4.1: the server met a condition it cannot handle
 REDIS_DOWN = "Redis is unavailable, so the room cannot be served; try again in a moment"
+# redis-py raises RedisClusterException, which is not a RedisError, when a cluster client
+# reaches no node at all
+REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
 LISTEN_RETRY = 0.5  # s between attempts to read pub/sub again after the connection dropped
 
 MAX_FRAME_CHARACTERS = 8 * MAX_MESSAGE_LENGTH  # room for JSON escapes (\\uXXXX is 6 per char)
@@ -269,8 +281,11 @@ class ChatHub:
     def __init__(self, flows: WebFlows) -> None:
         self.flows = flows
         self.sockets: dict[str, set[ChatSocket]] = {room: set() for room in flows.rooms}
-        self._redis: Any = None
+        self._redis: Any = None  # commands: a client of the server, or of the cluster
+        self._subscriber: Any = None  # pub/sub: the same client, or one cluster node's
         self._pubsub: Any = None
+        self._subscriber_options: dict[str, Any] = {}
+        self._subscriber_tried: list[str] = []  # cluster nodes, "host:port", in order tried
         self._tasks: list[asyncio.Task[None]] = []
         self._revocation_tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -292,18 +307,35 @@ class ChatHub:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    @property
+    def on_cluster(self) -> bool:
+        return _is_cluster(self.flows.redis)
+
+    @property
+    def subscribed_to(self) -> str | None:
+        """``host:port`` of the server whose pub/sub this process listens to (None before
+        the first socket)."""
+        if self._subscriber is None:
+            return None
+        settings = self._subscriber.connection_pool.connection_kwargs
+        if "path" in settings:
+            return str(settings["path"])
+        return f"{settings.get('host')}:{settings.get('port')}"
+
     async def start(self) -> None:
         """Connect and subscribe, once, on the first socket (inside the server's loop)."""
         async with self._lock:
             if self._redis is not None:
                 return
-            client = async_client_like(self.flows.redis)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            channels = [self.key(room, "messages") for room in self.flows.rooms]
-            await pubsub.subscribe(self.service.tokens.revocations_channel(), *channels)
-            self._redis, self._pubsub = client, pubsub
-            self._send_script = client.register_script(SEND_SCRIPT)
-            self._presence_script = client.register_script(_PRESENCE)
+            client, subscriber, self._subscriber_options = async_clients_like(self.flows.redis)
+            try:
+                self._pubsub = await self._subscribe(subscriber)
+            except BaseException:
+                await _close_quietly(client, subscriber)
+                raise
+            self._redis, self._subscriber = client, subscriber
+            self._send_script = NodeScript(client, SEND_SCRIPT)
+            self._presence_script = NodeScript(client, _PRESENCE)
             self._tasks = [
                 asyncio.create_task(self._listen(), name="chat-listen"),
                 asyncio.create_task(self._watch_expiry(), name="chat-expiry"),
@@ -321,13 +353,64 @@ class ChatHub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await self._redis.aclose()
-        self._redis = self._pubsub = None
+        await _close_quietly(self._pubsub, self._subscriber, self._redis)
+        self._redis = self._subscriber = self._pubsub = None
+
+    async def _renew_cluster_client(self) -> None:
+        """A cluster client that reaches no node it knows (redis-py drops a node from its
+        list when the node fails; older versions can end with none) is made again from the
+        app's synchronous client, which knows every node."""
+        async with self._lock:
+            if self._redis is None:
+                return
+            old, self._redis = self._redis, async_cluster_client_like(self.flows.redis)
+            self._send_script = NodeScript(self._redis, SEND_SCRIPT)
+            self._presence_script = NodeScript(self._redis, _PRESENCE)
+        await _close_quietly(old)
+
+    async def _subscribe(self, subscriber: Any) -> Any:
+        """SUBSCRIBE ``subscriber`` to the revocations and every room's channel."""
+        pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+        channels = [self.key(room, "messages") for room in self.flows.rooms]
+        try:
+            await pubsub.subscribe(self.service.tokens.revocations_channel(), *channels)
+        except BaseException:
+            await _close_quietly(pubsub)
+            raise
+        return pubsub
+
+    async def _subscribe_elsewhere(self) -> None:
+        """On a cluster: the node we listened to stopped answering; subscribe on another.
+
+        Any node will do (a PUBLISH reaches every node); the nodes are taken in turn from
+        the cluster client's table, the one that failed last. Raises RedisError if the
+        chosen node does not answer either: the listener then tries the next one.
+        """
+        import redis.asyncio as aioredis
+
+        failed = self.subscribed_to
+        await _close_quietly(self._pubsub, self._subscriber)
+        self._pubsub = self._subscriber = None
+        if failed is not None:
+            self._subscriber_tried.append(failed)
+        # the nodes the cluster client knows now; if it has forgotten them all, the app's
+        # synchronous client's
+        sync_cluster: Any = self.flows.redis  # a RedisCluster here (only a cluster has nodes)
+        known = self._redis.get_nodes() or sync_cluster.get_nodes()
+        nodes = [f"{node.host}:{node.port}" for node in known]
+        untried = [node for node in nodes if node not in self._subscriber_tried]
+        if not untried:  # every node has failed once: start the round again
+            self._subscriber_tried = [failed] if failed else []
+            untried = [node for node in nodes if node != failed] or nodes
+        host, _, port = untried[0].rpartition(":")
+        subscriber = aioredis.Redis(host=host, port=int(port), **self._subscriber_options)
+        try:
+            self._pubsub = await self._subscribe(subscriber)
+        except BaseException:
+            self._subscriber_tried.append(untried[0])
+            await _close_quietly(subscriber)
+            raise
+        self._subscriber = subscriber
 
     # -- the socket ----------------------------------------------------------------------
 
@@ -342,7 +425,7 @@ class ChatHub:
             if chat_socket is None:
                 return
             await self.start()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             await _refuse(websocket, CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
             return
         self.sockets[room].add(chat_socket)
@@ -351,7 +434,7 @@ class ChatHub:
             await self._send_history(chat_socket)
             await self._announce(chat_socket, "join")
             await self._read(chat_socket)
-        except redis.RedisError:
+        except REDIS_ERRORS:
             chat_socket.close_soon(CLOSE_SERVER_ERROR, "server_error", REDIS_DOWN)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(writer, 5)
@@ -422,9 +505,11 @@ class ChatHub:
                     ],
                     args=[HISTORY_KEPT, chat_socket.room, chat_socket.name, text],
                 )
-            except redis.RedisError:
+            except REDIS_ERRORS as error:
                 detail = "the message was not sent: Redis is unavailable; send it again"
                 chat_socket.offer(_dumps({"type": "error", "error": "not_sent", "detail": detail}))
+                if isinstance(error, redis.exceptions.RedisClusterException):
+                    await self._renew_cluster_client()
 
     async def _write(self, chat_socket: ChatSocket) -> None:
         """The one task that writes to the socket: frames in order, then the close."""
@@ -503,13 +588,18 @@ class ChatHub:
 
     async def _listen(self) -> None:
         """Relay what Redis delivers. If the connection drops, the next read reconnects and
-        subscribes again (redis-py does both); what was published meanwhile is lost to pub/sub
-        but not to the stream."""
+        subscribes again (redis-py does both; on a cluster, on another node); what was
+        published meanwhile is lost to pub/sub but not to the stream."""
         while True:
             try:
+                if self._pubsub is None:  # on a cluster, after a node stopped answering
+                    await self._subscribe_elsewhere()
                 await self._relay()
-            except redis.RedisError:
+            except REDIS_ERRORS:
                 await asyncio.sleep(LISTEN_RETRY)
+                if self.on_cluster and self._pubsub is not None:
+                    with contextlib.suppress(*REDIS_ERRORS):
+                        await self._subscribe_elsewhere()
 
     async def _relay(self) -> None:
         revocations = self.service.tokens.revocations_channel()
@@ -628,19 +718,99 @@ async def _refuse(websocket: WebSocket, code: int, reason: str, detail: str) -> 
         await websocket.close(code, close_reason(f"{reason}: {detail}"))
 
 
-def async_client_like(client: Any) -> Any:
-    """A ``redis.asyncio.Redis`` for the same server, database and credentials as ``client``
-    (pub/sub needs a connection of its own that waits without blocking the event loop)."""
+class NodeScript:
+    """A Lua script run with ``EVALSHA``, and with ``EVAL`` when the node answers
+    ``NOSCRIPT`` (which also caches it there for the next ``EVALSHA``).
+
+    redis-py's own scripts answer ``NOSCRIPT`` with ``SCRIPT LOAD``, which a cluster
+    client sends to every primary: one dead primary, and a room on a live node could not
+    send. This asks only the node serving the keys."""
+
+    def __init__(self, client: Any, text: str) -> None:
+        self.client = client
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def __call__(self, *, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await self.client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await self.client.eval(self.text, len(keys), *keys, *args)
+
+
+def _is_cluster(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
+
+
+def async_clients_like(client: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """Asyncio clients for the Redis that the synchronous ``client`` talks to, with the same
+    credentials: ``(commands, subscriber, subscriber_options)``. Pub/sub needs a connection
+    of its own that waits without blocking the event loop.
+
+    One server: one ``redis.asyncio.Redis`` (same database) does both. A cluster (a
+    ``redis.cluster.RedisCluster``): a ``redis.asyncio.cluster.RedisCluster`` for the
+    commands, and a plain ``redis.asyncio.Redis`` to one node (the client's default node)
+    for pub/sub, since a classic PUBLISH reaches every node; ``subscriber_options`` make
+    another node's subscriber (`ChatHub` moves there if that node goes away).
+    """
     import redis.asyncio as aioredis
 
+    if _is_cluster(client):
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # No retries on the node it listens to: when that node goes, the hub moves to
+        # another at once instead of trying the dead one again with growing pauses.
+        options = {**_cluster_options(client), "retry": Retry(NoBackoff(), 0)}
+        node = client.get_default_node()
+        subscriber = aioredis.Redis(host=node.host, port=node.port, **options)
+        return async_cluster_client_like(client), subscriber, options
     settings = client.connection_pool.connection_kwargs
-    wanted = ("host", "port", "db", "username", "password", "socket_connect_timeout")
+    wanted = ("host", "port", "db", *_CREDENTIALS)
     options = {name: settings[name] for name in wanted if name in settings}
     if "path" in settings:
         options = {"unix_socket_path": settings["path"], "db": settings.get("db", 0)}
     if "SSL" in client.connection_pool.connection_class.__name__:
         options["ssl"] = True
-    return aioredis.Redis(decode_responses=True, **options)
+    single = aioredis.Redis(decode_responses=True, **options)
+    return single, single, {**options, "decode_responses": True}
+
+
+_CREDENTIALS = ("username", "password", "socket_connect_timeout")
+
+
+def _cluster_options(client: Any) -> dict[str, Any]:
+    """The connection settings of a ``RedisCluster``'s nodes (credentials, TLS)."""
+    settings = client.nodes_manager.connection_kwargs
+    options = {name: settings[name] for name in _CREDENTIALS if settings.get(name) is not None}
+    if "SSL" in getattr(settings.get("connection_class"), "__name__", ""):
+        options["ssl"] = True
+    options["decode_responses"] = True
+    return options
+
+
+def async_cluster_client_like(client: Any) -> Any:
+    """A ``redis.asyncio.cluster.RedisCluster`` for the cluster of the synchronous ``client``,
+    given every node that one knows: should a node die, it reads the slot map again from
+    the first of the others that answers."""
+    from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
+    from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+    startup = [AsyncClusterNode(node.host, node.port) for node in client.get_nodes()]
+    return AsyncRedisCluster(startup_nodes=startup, **_cluster_options(client))
+
+
+async def _close_quietly(*clients: Any) -> None:
+    """``aclose()`` each (a pubsub, a client; None and repeats skipped), errors ignored."""
+    seen: set[int] = set()
+    for item in clients:
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        with contextlib.suppress(Exception):
+            await item.aclose()
 
 
 CHAT_SCRIPT = Path(__file__).with_name("static") / "chat.js"

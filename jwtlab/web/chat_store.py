@@ -32,9 +32,15 @@ return id
 
 
 def chat_key(prefix: str, room: str, part: str) -> str:
-    """Every chat key and channel is named here: ``<prefix>:chat:<room>:<part>``
-    (``messages`` the channel, ``history`` the stream, ``presence`` the sorted set)."""
-    return f"{prefix}:chat:{room}:{part}"
+    """Every chat key and channel is named here: ``<prefix>:chat:{room:<room>}:<part>``
+    (``messages`` the channel, ``history`` the stream, ``presence`` the sorted set).
+
+    ``{room:<room>}`` is a hash tag: on a Redis Cluster all of one room's keys live in one
+    hash slot, so a script may name the stream, the presence set and the channel together
+    (its keys must share a slot). The channel needs no slot of its own (a classic
+    ``PUBLISH`` reaches every node), but it is passed to the scripts in ``KEYS`` with the
+    others, so it carries the same tag."""
+    return f"{prefix}:chat:{{room:{room}}}:{part}"
 
 
 def stream_id_time(entry_id: str) -> float:
