@@ -19,9 +19,7 @@ from jwtlab import servers
 #: Using any of these (directly or through another fixture) marks a test ``server``.
 # No test here is about speed (that is benchmarks/): Hypothesis's per-example deadline (200 ms)
 # and its too-slow health check would fail a test on a busy machine, as in CI's parallel workers.
-settings.register_profile(
-    "jwtlab", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("jwtlab", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("jwtlab")
 
 SERVER_FIXTURES = frozenset({"engine", "redis_server", "redis_client"})
