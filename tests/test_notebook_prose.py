@@ -13,6 +13,13 @@ count as one space). Outputs of cells tagged `nbval-ignore-output` do not count:
 compare them, so they could drift. Since nbval compares every other output with a fresh run,
 prose, committed output and the running code agree.
 
+When the cell below a Markdown cell answers just the number (`PUBLISH` answering `2`), a pattern
+`{}` would match any output holding that digit. The marker `<!-- next output: {} -->` is checked
+against that one cell instead: the first code cell after the Markdown cell must have an output
+*equal* to the pattern.
+
+A pattern holds no `$`: JupyterLab's math pass reads a pair of them as TeX, comments included.
+
 Any notebook can use the marker; `make test` checks every notebook under notebooks/.
 """
 
@@ -26,7 +33,9 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
-MARKER = re.compile(r"<!--\s*output:\s*(?P<pattern>.*?)\s*-->")
+MARKER = re.compile(r"<!--\s*(?P<next>next )?output:\s*(?P<pattern>.*?)\s*-->")
+# Any comment that speaks of an output: one that MARKER does not read is a typo to report.
+COMMENT_ON_OUTPUT = re.compile(r"<!--(?:(?!-->).)*?\boutput\b(?:(?!-->).)*-->", re.DOTALL)
 # The number just before a marker: digits with separators, then Markdown marks or spaces.
 NUMBER_BEFORE = re.compile(r"(?P<number>\d[\d,_]*(?:\.\d+)?)[*_`\s]*$")
 
@@ -35,52 +44,81 @@ def _text(source) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _compared_outputs(notebook: dict) -> list[str]:
-    """The text of every output nbval compares, white space collapsed."""
+def _cell_outputs(cell: dict) -> list[str]:
+    """The text of each output of a code cell that nbval compares, white space collapsed."""
+    if cell["cell_type"] != "code":
+        return []
+    if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+        return []
     texts = []
-    for cell in notebook["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
-            continue
-        for output in cell.get("outputs", []):
-            text = _text(output.get("text", "")) + _text(
-                output.get("data", {}).get("text/plain", "")
-            )
-            texts.append(" ".join(text.split()))
+    for output in cell.get("outputs", []):
+        text = _text(output.get("text", "")) + _text(output.get("data", {}).get("text/plain", ""))
+        texts.append(" ".join(text.split()))
     return texts
 
 
-def marked_numbers(notebook: dict) -> list[tuple[str, str]]:
-    """(number, pattern) for every marker in the notebook's Markdown cells."""
-    found = []
-    for cell in notebook["cells"]:
+def _compared_outputs(notebook: dict) -> list[str]:
+    """The text of every output nbval compares, white space collapsed."""
+    return [text for cell in notebook["cells"] for text in _cell_outputs(cell)]
+
+
+def marked_numbers(notebook: dict) -> list[tuple[str, str, int | None]]:
+    """(number, pattern, next_code_cell) for every marker in the notebook's Markdown cells.
+
+    `next_code_cell` is the index of the code cell a `next output` marker is checked against
+    (-1 when there is none); None for an `output` marker, checked against every output.
+    """
+    found: list[tuple[str, str, int | None]] = []
+    cells = notebook["cells"]
+    for index, cell in enumerate(cells):
         if cell["cell_type"] != "markdown":
             continue
         source = _text(cell["source"])
         for marker in MARKER.finditer(source):
             before = NUMBER_BEFORE.search(source[: marker.start()])
             number = before.group("number") if before else ""
-            found.append((number, marker.group("pattern")))
+            next_code_cell = None
+            if marker.group("next"):
+                later = (i for i in range(index + 1, len(cells)) if cells[i]["cell_type"] == "code")
+                next_code_cell = next(later, -1)
+            found.append((number, marker.group("pattern"), next_code_cell))
     return found
 
 
 def prose_mismatches(notebook: dict) -> list[str]:
     """What a reader of the prose would be told wrongly: one line per marked number."""
     outputs = _compared_outputs(notebook)
-    problems = []
-    for number, pattern in marked_numbers(notebook):
+    problems = [
+        f"a comment that is no marker (write <!-- output: ... --> or <!-- next output: ... -->): "
+        f"{comment!r}"
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "markdown"
+        for comment in COMMENT_ON_OUTPUT.findall(_text(cell["source"]))
+        if not MARKER.fullmatch(comment)
+    ]
+    for number, pattern, next_code_cell in marked_numbers(notebook):
         if not number:
             problems.append(f"a marker <!-- output: {pattern} --> follows no number")
+            continue
+        if "$" in pattern:
+            problems.append(f"the marker after {number} holds a $, which JupyterLab reads as TeX")
             continue
         if "{}" not in pattern:
             problems.append(f"the marker after {number} has no {{}} for the number: {pattern!r}")
             continue
         expected = " ".join(pattern.replace("{}", number.replace(",", "").replace("_", "")).split())
-        if not any(expected in text for text in outputs):
+        if next_code_cell is None:
+            if not any(expected in text for text in outputs):
+                problems.append(
+                    f"the prose says {number}, but no compared output contains {expected!r}: "
+                    "re-run the cell, or correct the prose"
+                )
+        elif next_code_cell == -1:
+            problems.append(f"the next-output marker after {number} has no code cell below it")
+        elif expected not in _cell_outputs(notebook["cells"][next_code_cell]):
             problems.append(
-                f"the prose says {number}, but no compared output contains {expected!r}: "
-                "re-run the cell, or correct the prose"
+                f"the prose says {number}, but the code cell below it (cell {next_code_cell}) "
+                f"has no compared output equal to {expected!r}: re-run it, or correct the prose"
             )
     return problems
 
@@ -109,7 +147,7 @@ def test_a_number_that_matches_its_output_passes():
     notebook = _notebook(
         "cut at offset **455**<!-- output: at offset {} -->.", "at  offset 455 !!!"
     )
-    assert marked_numbers(notebook) == [("455", "at offset {}")]
+    assert marked_numbers(notebook) == [("455", "at offset {}", None)]
     assert prose_mismatches(notebook) == []
 
 
@@ -129,3 +167,30 @@ def test_an_output_nbval_ignores_is_no_evidence():
 def test_a_marker_without_a_number_or_placeholder_is_reported():
     assert "follows no number" in prose_mismatches(_notebook("none<!-- output: {} -->", "1"))[0]
     assert "no {}" in prose_mismatches(_notebook("8<!-- output: eight -->", "eight"))[0]
+
+
+def test_a_next_output_marker_is_checked_against_the_cell_below_only():
+    markdown = "`PUBLISH` answers 2<!-- next output: {} -->"
+    below = _notebook(markdown, "2")
+    assert marked_numbers(below) == [("2", "{}", 1)]
+    assert prose_mismatches(below) == []
+    elsewhere = _notebook(markdown, "1")
+    elsewhere["cells"].append(_notebook("", "2")["cells"][1])
+    assert "cell 1" in prose_mismatches(elsewhere)[0]
+    assert "equal to '2'" in prose_mismatches(_notebook(markdown, "12"))[0]
+
+
+def test_a_next_output_marker_below_the_last_code_cell_is_reported():
+    notebook = _notebook("x", "2")
+    notebook["cells"].append(_notebook("it was 2<!-- next output: {} -->", "")["cells"][0])
+    assert "no code cell below" in prose_mismatches(notebook)[0]
+
+
+def test_a_dollar_sign_in_a_marker_is_reported():
+    [problem] = prose_mismatches(_notebook("costs 5<!-- output: ${} -->", "$5"))
+    assert "TeX" in problem
+
+
+def test_a_misspelled_marker_is_reported_not_skipped():
+    [problem] = prose_mismatches(_notebook("2<!-- whole output: {} -->", "2"))
+    assert "no marker" in problem and "whole output" in problem
