@@ -27,7 +27,10 @@ The notes' option B issues a token "when the user opens a chat room" (채팅방�
 
 * **Fan-out** — one app process cannot write to a socket another process holds. Every
   process SUBSCRIBEs to its rooms' channels; a message is PUBLISHed once and Redis
-  delivers it to every subscribed process, which writes it to its own sockets.
+  delivers it to every subscribed process, which writes it to its own sockets. What is
+  published is the frame itself, JSON put together by the script, so a process neither
+  parses nor encodes it; each socket has its own writer task and queue, so a socket that
+  reads slowly delays no other (and is closed with 4408 when its queue overflows).
   Pub/sub is fire-and-forget: a process that is not subscribed at that moment never
   sees the message. So each message is also appended to a Stream (``XADD ... MAXLEN ~``),
   the bounded history a joining member reads first. Both happen in one Lua script, so
@@ -53,8 +56,8 @@ import collections
 import contextlib
 import datetime as dt
 import json
-import secrets
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -83,7 +86,6 @@ from jwtlab.web.chat_store import (
     chat_key,
     frames_from_entries,
     history_command,
-    message_frame,
 )
 
 CLOSE_AUTHENTICATION = 4401
@@ -121,7 +123,11 @@ for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   end
 end
 table.sort(names)
-redis.call('PUBLISH', KEYS[2], cjson.encode({type = 'presence', room = ARGV[5], members = names}))
+-- the frame as members get it (cjson would encode an empty list as {}, and order keys freely)
+local members = '[]'
+if #names > 0 then members = cjson.encode(names) end
+redis.call('PUBLISH', KEYS[2], '{"type": "presence", "room": ' .. cjson.encode(ARGV[5])
+  .. ', "members": ' .. members .. '}')
 return #names
 """
 
@@ -560,11 +566,11 @@ class ChatHub:
                 task.add_done_callback(self._revocation_tasks.discard)
                 continue
             room = rooms_by_channel.get(channel)
-            if room is None or not self.sockets[room]:
+            if room is None:
                 continue
-            frame = _relay_frame(message["data"])
-            if frame is None:
-                continue
+            # the frame as the members get it, put together once by the script that
+            # published it (chat_store.SEND_SCRIPT, _PRESENCE): written as it is
+            frame = message["data"]
             for chat_socket in list(self.sockets[room]):
                 chat_socket.offer(frame)
 
@@ -609,23 +615,6 @@ class ChatHub:
 
 
 # -- small helpers --------------------------------------------------------------------------
-
-
-def _relay_frame(data: str) -> str | None:
-    """What a process writes to its sockets for one published frame (``ts`` added)."""
-    try:
-        frame = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(frame, dict):
-        return None
-    if frame.get("type") == "message":
-        frame = message_frame(frame["id"], frame["room"], frame["from"], frame["text"])
-    elif frame.get("type") == "presence":
-        members = frame.get("members")
-        # cjson encodes an empty Lua table as {}
-        frame = {"type": "presence", "room": frame.get("room"), "members": members or []}
-    return _dumps(frame)
 
 
 def _already_in_history(item: Any, history_until: tuple[int, int]) -> bool:
