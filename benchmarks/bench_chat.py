@@ -17,14 +17,21 @@ The receivers are read by ``--readers`` processes (default 5, 10 sockets each, o
 app processes), the senders by this one. A classroom's 50 browsers are 50 processes; one
 Python process reading all 50 sockets would time, for the later receivers, its own
 reading of the earlier ones (about 40 µs of Python per frame), and on a busy machine a
-process that busy is scheduled late. ``time.perf_counter`` is system-wide, so a reader's
-arrival time and this process's send time are on one clock.
+process that busy is scheduled late. ``time.perf_counter`` is system-wide (the Python
+docs' word), so a reader's arrival time and this process's send time are on one clock.
+Every socket joins (its history frame read) before the first message, and a round ends
+when every receiver and every sender has the message: one round's tail never overlaps
+the next.
 
 The peer, measured in the same run on the same Redis: a bare ``PUBLISH`` on one
 connection and the message's arrival on a subscribed connection, in the same asyncio
 loop, in this process (``redis.asyncio``). Target (issue 14): p50 of the fan-out at
-most 3× the bare round trip's p50. The two are measured in alternating blocks, so a
-busy machine slows both alike.
+most 3× the bare round trip's p50. Beside it, not a peer: ``PUBLISH → other process``,
+the same message arriving in another process (`OneHop`), the kind of hop the fan-out
+makes four of in a row. The three are measured in alternating blocks; still, the fan-out
+keeps every process of the run busy (Redis, both app processes, the readers) and the bare
+round trip two, so when other work shares the cores the ratio grows with the load: the
+run prints the load average.
 """
 
 from __future__ import annotations
