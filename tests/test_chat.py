@@ -96,6 +96,38 @@ def test_a_message_sent_to_one_process_reaches_sockets_on_the_other(apps):
     assert received["ts"] == milliseconds / 1000 and abs(received["ts"] - time.time()) < 60
 
 
+TRICKY_TEXTS = [
+    'a "quote", a \\ backslash, a / slash and </script>',
+    "two\nlines\tand a tab",
+    "한국어 and 👋 and \u2028 (a line separator)",
+]
+
+
+def test_the_published_frame_is_the_frame_the_history_gives(apps):
+    """The send script puts the live frame together in Lua; the history's frames come from
+    `chat_store.message_frame` in Python. A member must not see the difference."""
+    first, second = apps
+    alice, bob = member(first), member(second)
+
+    async def scenario():
+        alice_socket, bob_socket = await joined(first, alice), await joined(second, bob)
+        live = []
+        for text in TRICKY_TEXTS:
+            await send(alice_socket, text)
+            live.append(await next_frame(bob_socket, "message"))
+        await bob_socket.close()
+        late = await connect(second, "general", bob["room_token"])
+        history = await next_frame(late, "history")
+        await late.close()
+        await alice_socket.close()
+        return live, history["messages"]
+
+    live, history = run(scenario())
+    assert [frame["text"] for frame in live] == TRICKY_TEXTS
+    assert history[-len(live) :] == live
+    assert all(list(frame) == list(history[0]) for frame in live), "one key order"
+
+
 def test_every_socket_of_the_room_gets_every_message_in_one_order(apps):
     _first, _second = apps
     members = [member(apps[i % 2]) for i in range(6)]
@@ -570,7 +602,8 @@ def test_a_slow_socket_is_closed_instead_of_queueing_forever():
     for i in range(chat.OUTBOX_FRAMES + 1):
         socket.offer(f"frame {i}")
     assert socket.closing
-    queued = [socket.outbox.get_nowait() for _ in range(socket.outbox.qsize())]
+    queued = list(socket.outbox)
+    assert len(queued) == chat.OUTBOX_FRAMES  # the oldest frame made way for the close
     assert isinstance(queued[-1], chat._Close) and queued[-1].code == chat.CLOSE_TOO_SLOW
 
 

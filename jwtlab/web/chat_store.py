@@ -8,7 +8,10 @@ runs alone on the server, https://redis.io/docs/latest/develop/interactive/progr
   ``id``; its time part is ``ts``. ``~`` lets Redis trim only whole nodes of the stream
   (cheaper), so a little more than N entries may stay.
 * ``PUBLISH <channel> <frame>`` — every app process subscribed to the room's channel gets
-  the frame at once. Nobody subscribed, nobody gets it: pub/sub keeps nothing.
+  the frame at once. Nobody subscribed, nobody gets it: pub/sub keeps nothing. The frame
+  is the very JSON text every member receives (`message_frame`'s keys, in its order, ``ts``
+  included), built once by the script: each app process writes it to its sockets as it
+  is, with no parsing and no encoding per process.
 
 Both the socket (`jwtlab.web.chat`) and the form/JSON API (`jwtlab.web.app`) post through
 `post_message`, so a message sent either way reaches every open socket.
@@ -22,11 +25,16 @@ HISTORY_KEPT = 100  # XADD MAXLEN ~ this
 HISTORY_SENT = 50  # the newest entries a joining member (or the room page) gets
 
 # KEYS: history stream, room channel;  ARGV: maxlen, room, from, text
+# cjson.encode of a table would order its keys as the table's hash does; the frame is put
+# together in message_frame's order instead, from cjson-encoded strings. ts is the entry
+# ID's milliseconds as seconds ('%.3f': exact, the ID's time has 13 digits).
 SEND_SCRIPT = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
                       'from', ARGV[3], 'text', ARGV[4])
-redis.call('PUBLISH', KEYS[2], cjson.encode({type = 'message', id = id, room = ARGV[2],
-                                             from = ARGV[3], text = ARGV[4]}))
+local ts = string.format('%.3f', tonumber(string.match(id, '^%d+')) / 1000)
+redis.call('PUBLISH', KEYS[2], '{"type": "message", "id": ' .. cjson.encode(id)
+  .. ', "room": ' .. cjson.encode(ARGV[2]) .. ', "from": ' .. cjson.encode(ARGV[3])
+  .. ', "text": ' .. cjson.encode(ARGV[4]) .. ', "ts": ' .. ts .. '}')
 return id
 """
 
