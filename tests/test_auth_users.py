@@ -1,4 +1,5 @@
-"""Members in a real SQLite file: parameterized SQL, argon2id, the NFKC + casefold rule."""
+"""Members in a real SQLite file: parameterized SQL, argon2id, the NFKC + casefold rule, and
+no two names that look alike (TR #39 skeletons)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import unicodedata
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jwtlab import auth
-from jwtlab.auth import UserStore, fast_password_hasher
+from jwtlab.auth import UserStore, confusables, fast_password_hasher
 
 
 @pytest.fixture
@@ -206,3 +209,261 @@ def test_the_namespace_is_kept_in_the_database_file(tmp_path):
     with UserStore(tmp_path / "other.sqlite3", password_hasher=fast_password_hasher()) as other:
         assert other.namespace != namespace
     assert re.fullmatch(r"app-[0-9a-f]{8}", namespace)
+
+
+# -- no two members look alike (TR #39 §4 skeletons) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("member", "look_alike"),
+    [
+        ("ace", "асе"),  # all Cyrillic
+        ("scope", "ѕсоре"),  # all Cyrillic, ѕ U+0455 too
+        ("paypal", "РАУРАІ"),  # Cyrillic capitals, І U+0406 drawn like l; compared ignoring case
+        ("ABE", "ΑΒΕ"),  # all Greek
+        ("abe", "ΑΒΕ"),  # a look-alike of ABE, another spelling of abe's name
+        ("ACE", "ᎪᏟᎬ"),  # Cherokee
+        ("BOB", "B0B"),  # the table draws the digit 0 like O
+        ("bill", "biII"),  # and capital I like l
+        ("arnold", "amold"),  # and m like rn
+        ("❤ fox", "❤️ fox"),  # a variation selector draws nothing
+        ("alice", "alice\u034f"),  # nor does the combining grapheme joiner
+    ],
+)
+def test_a_name_that_looks_like_a_members_is_refused_naming_it(users, member, look_alike):
+    users.sign_up(member, "correct horse battery")
+    with pytest.raises(auth.ConfusableNameError) as refused:
+        users.sign_up(look_alike, "another password")
+    message = str(refused.value)
+    assert f"looks the same as an existing member's name {member!r}" in message
+    assert message.endswith("choose another")
+    assert refused.value.existing == member
+    assert isinstance(refused.value, auth.UserExistsError)  # the web app's 409
+    assert users.count() == 1
+    # either way round
+    with UserStore(":memory:", password_hasher=fast_password_hasher()) as other:
+        other.sign_up(look_alike, "correct horse battery")
+        with pytest.raises(auth.ConfusableNameError, match=re.escape(repr(look_alike))):
+            other.sign_up(member, "another password")
+
+
+def test_the_refusal_says_which_characters_are_drawn_alike(users):
+    users.sign_up("ace", "correct horse battery")
+    with pytest.raises(auth.ConfusableNameError) as refused:
+        users.sign_up("асе", "another password")
+    assert "'а' (U+0430) like 'a', 'с' (U+0441) like 'c', 'е' (U+0435) like 'e'" in str(
+        refused.value
+    )
+
+
+def test_the_digits_follow_the_unicode_table(users):
+    table = confusables.prototypes()
+    assert (table[ord("0")], table[ord("1")], table[ord("I")]) == ("O", "l", "l")
+    assert ord("O") not in table and ord("o") not in table and ord("l") not in table
+    users.sign_up("user1", "correct horse battery")
+    with pytest.raises(auth.ConfusableNameError):
+        users.sign_up("userl", "another password")
+    assert users.sign_up("user2", "correct horse battery").name == "user2"
+
+
+@pytest.mark.parametrize("same_name", ["ａｃｅ", "𝐚𝐜𝐞", "ACE"])
+def test_nfkc_forms_and_case_are_the_same_name_not_a_look_alike(users, same_name):
+    users.sign_up("ace", "correct horse battery")
+    with pytest.raises(auth.UserExistsError, match="is taken") as refused:
+        users.sign_up(same_name, "another password")
+    assert not isinstance(refused.value, auth.ConfusableNameError)
+
+
+def test_names_in_other_scripts_still_sign_up_beside_latin_ones(users):
+    for latin in ["ace", "paypal", "alice", "admin", "minsu", "sasha"]:
+        users.sign_up(latin, "correct horse battery")
+    for name in ["Саша", "Дмитрий", "Ελένη", "김민수", "이서연", "山田さん", "王小明", "José"]:
+        assert users.sign_up(name, "correct horse battery").name == name
+    assert users.count() == 14
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("асе\ud800", "U+D800"),  # a lone surrogate, after letters the table maps
+        ("а" * 100_000, "limit is 64"),  # huge, and every letter a confusable
+        ("\ufdfa" * 4, "limit is 64"),  # NFKC makes these 4 characters 72
+    ],
+)
+def test_lone_surrogates_and_huge_names_are_still_refused_cleanly(users, name, message):
+    users.sign_up("ace", "correct horse battery")
+    with pytest.raises(auth.InvalidUserNameError, match=re.escape(message)):
+        users.sign_up(name, "correct horse battery")
+
+
+def test_racing_look_alikes_in_two_stores_on_one_file_make_one_member(tmp_path):
+    """Two connections to one file, as two processes would have: the UNIQUE index decides."""
+    path = tmp_path / "users.sqlite3"
+    stores = [UserStore(path, password_hasher=fast_password_hasher()) for _ in range(2)]
+    names = ["ace", "асе", "АСЕ", "ᎪᏟᎬ", "Ace", "ａｃｅ"] * 2
+    barrier = threading.Barrier(len(names))
+    results: list[object] = []
+
+    def sign_up(index: int) -> None:
+        barrier.wait()
+        try:
+            results.append(stores[index % 2].sign_up(names[index], "correct horse battery"))
+        except auth.UserExistsError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert sum(isinstance(result, auth.User) for result in results) == 1, results
+    assert len(results) == len(names)
+    assert len(raw_rows(path)) == 1
+
+
+def test_name_skeleton_is_stored_and_unique_in_the_file(users, tmp_path):
+    users.sign_up("РАУРАІ", "correct horse battery")
+    with sqlite3.connect(tmp_path / "users.sqlite3") as connection:
+        (stored,) = connection.execute("SELECT name_skeleton FROM users").fetchone()
+        indexes = connection.execute("PRAGMA index_list(users)").fetchall()
+    assert stored == auth.name_skeleton("paypal") == "paypal"
+    assert any(name == "users_name_skeleton" and unique for _, name, unique, *_ in indexes)
+
+
+# -- a database file made before name_skeleton existed -----------------------------------------
+
+# users.py's schema before this column, as earlier versions created it.
+OLD_SCHEMA = """
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    name_key      TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    created_at    REAL    NOT NULL
+) STRICT;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+INSERT INTO meta VALUES ('namespace', 'app-0ld0f11e');
+"""
+
+
+def old_database(path, names):
+    hasher = fast_password_hasher()
+    with sqlite3.connect(path) as connection:
+        connection.executescript(OLD_SCHEMA)
+        for number, name in enumerate(names, start=1):
+            connection.execute(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                (number, name, auth.name_key(name), hasher.hash(f"password of {name}"), number),
+            )
+    connection.close()
+
+
+def all_rows(path):
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute(
+            "SELECT id, name, name_key, password_hash, created_at FROM users ORDER BY id"
+        ).fetchall()
+    connection.close()
+    return rows
+
+
+def test_an_old_database_is_upgraded_in_place_keeping_look_alikes_already_there(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    # Earlier versions let all of these in: two pairs of look-alikes among them.
+    old_database(path, ["ace", "Саша", "асе", "B0B", "BOB", "김민수"])
+    before = all_rows(path)
+    with UserStore(path, password_hasher=fast_password_hasher()) as store:
+        assert all_rows(path) == before  # nothing stored is lost or changed
+        assert store.namespace == "app-0ld0f11e"
+        for name in ["ace", "асе", "B0B", "BOB", "Саша"]:
+            assert store.check_password(name, f"password of {name}").name == name
+        # the older of each pair holds the skeleton; the later keeps the account without one
+        with sqlite3.connect(path) as connection:
+            skeletons = dict(connection.execute("SELECT name, name_skeleton FROM users"))
+        assert skeletons["ace"] == "ace" and skeletons["асе"] is None
+        assert skeletons["B0B"] == "bob" and skeletons["BOB"] is None
+        # new look-alikes are refused, naming the older member; new names sign up
+        with pytest.raises(auth.ConfusableNameError, match="existing member's name 'ace'"):
+            store.sign_up("ᎪᏟᎬ", "correct horse battery")
+        with pytest.raises(auth.ConfusableNameError, match="existing member's name 'B0B'"):
+            store.sign_up("ВОВ", "correct horse battery")  # Cyrillic
+        assert store.sign_up("Дмитрий", "correct horse battery").id == 7
+    # opening it again changes nothing
+    with UserStore(path, password_hasher=fast_password_hasher()) as again:
+        assert again.count() == 7
+        with sqlite3.connect(path) as connection:
+            assert dict(connection.execute("SELECT name, name_skeleton FROM users")) == {
+                **skeletons,
+                "Дмитрий": auth.name_skeleton("Дмитрий"),
+            }
+
+
+def test_two_stores_opening_one_old_file_at_once_both_work(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old_database(path, ["ace", "асе"])
+    barrier = threading.Barrier(4)
+    opened: list[object] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            with UserStore(path, password_hasher=fast_password_hasher()) as store:
+                opened.append(store.count())
+        except Exception as error:  # the assertion below shows it
+            opened.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert opened == [2, 2, 2, 2]
+
+
+def test_a_dropped_skeleton_index_is_rebuilt_on_open(tmp_path):
+    path = tmp_path / "users.sqlite3"
+    with UserStore(path, password_hasher=fast_password_hasher()) as store:
+        store.sign_up("ace", "correct horse battery")
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX users_name_skeleton")
+        connection.execute(
+            "INSERT INTO users VALUES (2, 'асе', 'асе', 'x', 2, 'ace')"  # a look-alike slipped in
+        )
+    connection.close()
+    with UserStore(path, password_hasher=fast_password_hasher()) as store:
+        with pytest.raises(auth.ConfusableNameError):
+            store.sign_up("ᎪᏟᎬ", "correct horse battery")
+        assert store.count() == 2
+
+
+# -- no name makes sign-up fail with anything but its documented errors ------------------------
+
+_MAPPED = sorted(chr(codepoint) for codepoint in confusables.prototypes())
+look_alike_text = st.text(
+    alphabet=st.sampled_from(_MAPPED) | st.sampled_from("aceopxyABCEHOPXY01lI -'"),
+    max_size=12,
+)
+any_text = st.text(alphabet=st.characters(codec=None), max_size=80)  # lone surrogates included
+
+
+@pytest.fixture(scope="module")
+def fuzzed_store():
+    with UserStore(":memory:", password_hasher=fast_password_hasher()) as store:
+        for name in ["ace", "paypal", "BOB", "bill", "김민수", "Саша"]:
+            store.sign_up(name, "correct horse battery")
+        yield store
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=any_text | look_alike_text | st.text(min_size=60, max_size=70))
+def test_sign_up_raises_only_its_documented_errors(fuzzed_store, name):
+    try:
+        user = fuzzed_store.sign_up(name, "correct horse battery")
+    except auth.ConfusableNameError as refused:
+        assert auth.name_skeleton(refused.existing) == auth.name_skeleton(name)
+    except (auth.InvalidUserNameError, auth.UserExistsError) as refused:
+        assert str(refused)
+    else:
+        assert fuzzed_store.get(name) == user

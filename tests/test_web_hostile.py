@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from helpers import wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jwtlab import servers
+from jwtlab import auth, servers
 from jwtlab.web.chat_store import chat_key
 
 pytestmark = pytest.mark.server  # every test here drives real app processes and servers
@@ -371,6 +372,100 @@ def two_apps_on(redis_server, serve, tmp_path):
     assert sum(key.endswith(chat_key("", "general", "history")) for key in keys) == 1
 
 
+# -- 5. names that look like a member's (TR #39 skeletons) -------------------------------------
+
+
+def test_a_look_alike_name_is_a_409_naming_the_member(app):
+    with app.client() as client:
+        sign_up(client, "paypal")
+        answer = client.post("/api/signup", json={"name": "РАУРАІ", "password": PASSWORD})
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"] == "name_looks_taken"
+        assert "existing member's name 'paypal'" in answer.json()["detail"]
+        taken = client.post("/api/signup", json={"name": "PAYPAL", "password": PASSWORD})
+        assert (taken.status_code, taken.json()["error"]) == (409, "name_taken")
+        mixed = client.post("/api/signup", json={"name": "раураl", "password": PASSWORD})
+        assert (mixed.status_code, mixed.json()["error"]) == (400, "invalid_name")
+        assert client.post("/api/signup", json={"name": "Саша", "password": PASSWORD}).is_success
+    with app.client() as browser:
+        page = browser.post("/signup", data={"name": "ѕсоре", "password": PASSWORD})
+        assert page.status_code == 303, page.text
+        page = browser.post("/signup", data={"name": "scope", "password": PASSWORD})
+        assert page.status_code == 409
+        assert "looks the same as an existing member&#x27;s name &#x27;ѕсоре&#x27;" in page.text
+
+
+LOOK_ALIKES_OF_ACE = ["ace", "ACE", "асе", "АСЕ", "ᎪᏟᎬ", "ａｃｅ", "Ace", "ＡＣＥ"]
+
+
+def sign_up_in_parallel(apps: list[Served], names: list[str]) -> list[httpx.Response]:
+    def attempt(index: int) -> httpx.Response:
+        with apps[index % len(apps)].client() as client:
+            return client.post("/api/signup", json={"name": names[index], "password": PASSWORD})
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(attempt, range(len(names))))
+
+
+def two_apps_on_one_file(serve, redis_server, path: Path) -> list[Served]:
+    # real argon2 (~50 ms a hash before the INSERT): a wide window for the race
+    return [serve("--redis-url", redis_server.url, "--db", str(path)) for _ in range(2)]
+
+
+def test_parallel_look_alike_sign_ups_in_two_processes_make_one_member(
+    serve, redis_server, tmp_path
+):
+    path = tmp_path / "shared.sqlite3"
+    apps = two_apps_on_one_file(serve, redis_server, path)
+    answers = sign_up_in_parallel(apps, LOOK_ALIKES_OF_ACE)
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [409] * (len(answers) - 1), [a.text for a in answers]
+    errors = {answer.json()["error"] for answer in answers if answer.status_code == 409}
+    assert errors <= {"name_taken", "name_looks_taken"}
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM users").fetchone() == (1,)
+    connection.close()
+
+
+def test_without_the_unique_index_the_parallel_test_above_fails(serve, redis_server, tmp_path):
+    """The companion that proves the test above can fail: drop the index under the running
+    apps, and look-alikes sign up side by side."""
+    path = tmp_path / "shared.sqlite3"
+    apps = two_apps_on_one_file(serve, redis_server, path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX users_name_skeleton")
+    connection.close()
+    answers = sign_up_in_parallel(apps, ["ace", "асе", "ᎪᏟᎬ"])
+    assert [answer.status_code for answer in answers] == [201, 201, 201]
+
+
+def test_serve_upgrades_an_old_database_keeping_its_look_alikes(serve, redis_server, tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as connection:  # the schema before name_skeleton existed
+        connection.executescript(
+            """
+            CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                name_key TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                created_at REAL NOT NULL) STRICT;
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+            """
+        )
+        hashed = auth.fast_password_hasher().hash(PASSWORD)
+        for number, name in enumerate(["ace", "асе"], start=1):
+            connection.execute(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                (number, name, auth.name_key(name), hashed, number),
+            )
+    connection.close()
+    app = serve("--redis-url", redis_server.url, "--db", str(path), env=FAST)
+    with app.client() as client:
+        for name in ["ace", "асе"]:
+            login = client.post("/api/login", json={"name": name, "password": PASSWORD})
+            assert login.status_code == 200 and login.json()["user"]["name"] == name
+        again = client.post("/api/signup", json={"name": "ᎪᏟᎬ", "password": PASSWORD})
+        assert again.status_code == 409 and "'ace'" in again.json()["detail"]
+
+
 # -- hardening ---------------------------------------------------------------------------------
 
 
@@ -550,6 +645,7 @@ hostile_text = st.one_of(
     st.text(max_size=40),  # any code point, lone surrogates included
     st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=3),
     st.sampled_from(["аdmin", "A" * 5000, "' OR 1=1 --", "<script>x</script>", "//evil", "\0"]),
+    st.sampled_from(["ᎪᏞᎥᏟᎬ", "ALICE", "ａｌｉｃｅ", "асе", "B0B"]),  # look-alikes of alice, ...
 )
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | hostile_text,

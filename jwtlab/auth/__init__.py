@@ -3,6 +3,7 @@
 One module per idea:
 
 * `jwtlab.auth.users` — sign-up and password checks (SQLite, argon2id, NFKC names)
+* `jwtlab.auth.confusables` — when two names look the same (Unicode TR #39 skeletons)
 * `jwtlab.auth.tokens` — the token store: a digest per ``jti``, EXPIREAT ``exp``,
   revocation, per-member index, refresh families
 * `jwtlab.auth.lockout` — the login lock-out: attempts per user name and per client
@@ -20,6 +21,7 @@ Quick start (a notebook)::
         service.check_flow1(login.access_token)      # CheckResult, with the steps
 """
 
+from jwtlab.auth.confusables import skeleton
 from jwtlab.auth.flows import (
     FLOW_1,
     FLOW_2,
@@ -36,6 +38,7 @@ from jwtlab.auth.flows import (
 from jwtlab.auth.lockout import Limit, LockoutDecision, LoginLockout
 from jwtlab.auth.tokens import Lookup, State, TokenStore, token_digest
 from jwtlab.auth.users import (
+    ConfusableNameError,
     InvalidPasswordError,
     InvalidUserNameError,
     MixedScriptNameError,
@@ -45,6 +48,7 @@ from jwtlab.auth.users import (
     UserStore,
     fast_password_hasher,
     name_key,
+    name_skeleton,
     normalize_name,
     script_of,
 )
@@ -56,6 +60,7 @@ __all__ = [
     "AuthService",
     "CheckResult",
     "Clock",
+    "ConfusableNameError",
     "InvalidPasswordError",
     "InvalidUserNameError",
     "Lifetimes",
@@ -78,8 +83,10 @@ __all__ = [
     "UserStore",
     "fast_password_hasher",
     "name_key",
+    "name_skeleton",
     "normalize_name",
     "room_audience",
     "script_of",
+    "skeleton",
     "token_digest",
 ]

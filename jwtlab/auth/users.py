@@ -24,15 +24,30 @@ What a student should take from this module:
   display the same. A name's letters must come from one script, or from one of the
   combinations people really write: Latin + Han + Hiragana + Katakana (Japanese),
   Latin + Han + Bopomofo (Chinese), Latin + Han + Hangul (Korean). Digits, spaces and
-  punctuation belong to no script and go with any. What this does not catch: a name
-  written *wholly* in another script that happens to look Latin (all-Cyrillic ``асе``);
-  TR #39's confusable "skeletons" (§4) would, at the price of a data table.
+  punctuation belong to no script and go with any.
+* **No two members look alike** (Unicode TR #39 §4, `jwtlab.auth.confusables`). A name
+  written *wholly* in another script can still pass for a Latin one: all-Cyrillic ``асе``
+  beside ``ace``, Greek ``ΑΒΕ`` beside ``ABE``, Cherokee ``ᎪᏴᎬ`` too. Each name's
+  *skeleton* (every character replaced by the one Unicode's confusables table says it is
+  drawn like) is stored case-folded in ``name_skeleton``, under a UNIQUE index: a name whose
+  folded skeleton is taken is refused with `ConfusableNameError`, even when two sign-ups
+  race in two processes. Folding the case means a name that looks like *another spelling*
+  of a member's name is refused too: ``ΑΒΕ`` beside ``abe`` (whose member can log in as
+  ``ABE``), and ``Ian`` beside ``Lan`` (capital ``I`` is drawn like ``l``, and ``lan`` is
+  ``Lan``). Digits follow the table: ``0`` is drawn like ``O``, ``1`` like ``l``.
 * **Each database is its own app.** A `UserStore` keeps a random ``namespace`` in its
   file (table ``meta``); the token store and the lock-out put it in every Redis key, so
   two apps sharing one Redis never mix their members (member #1 of one app is not
   member #1 of the other).
 
-SQLite docs: https://sqlite.org/lang_createtable.html (STRICT tables, UNIQUE).
+Databases made before ``name_skeleton`` existed are upgraded when opened: the column is added
+and filled in, oldest member first; if two members already look alike, both keep their
+accounts (the later one has no skeleton stored) and only new look-alikes are refused. The
+same happens when the confusables table changes (``meta`` records which one made the
+skeletons).
+
+SQLite docs: https://sqlite.org/lang_createtable.html (STRICT tables, UNIQUE),
+https://sqlite.org/lang_altertable.html (ADD COLUMN).
 """
 
 from __future__ import annotations
@@ -48,6 +63,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from jwtlab.auth.confusables import drawn_alike, skeleton, table_fingerprint
 from jwtlab.clock import Clock
 
 NAME_MAX_LENGTH = 64
@@ -67,13 +83,19 @@ CREATE TABLE IF NOT EXISTS users (
     name          TEXT    NOT NULL,          -- as typed, after NFKC: for display
     name_key      TEXT    NOT NULL UNIQUE,   -- NFKC(casefold(NFKC(name))): for lookups
     password_hash TEXT    NOT NULL,          -- argon2id encoded hash, never the password
-    created_at    REAL    NOT NULL           -- NumericDate (seconds since the epoch)
+    created_at    REAL    NOT NULL,          -- NumericDate (seconds since the epoch)
+    name_skeleton TEXT                       -- casefold(skeleton(name)): no two look alike
 ) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
 """
+# Added after the table, so that a database made before the column existed gets it too; NULL
+# for a member who already looked like an older one when the column was filled in.
+SKELETON_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS users_name_skeleton ON users (name_skeleton)"
+# Which rule and table made the stored skeletons: when either changes, they are recomputed.
+SKELETON_RULE_VERSION = 1
 
 # Scripts that may share one name (TR #39 §5.2, "Highly Restrictive"): any one script
 # alone, or a subset of one of these sets.
@@ -104,6 +126,17 @@ class MixedScriptNameError(InvalidUserNameError):
 
 class UserExistsError(UserError):
     """Another member already has this name (compared after NFKC and case folding)."""
+
+
+class ConfusableNameError(UserExistsError):
+    """The name looks the same as an existing member's (Unicode TR #39 skeletons).
+
+    ``existing`` is that member's name as displayed.
+    """
+
+    def __init__(self, message: str, existing: str) -> None:
+        super().__init__(message)
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -196,6 +229,25 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", normalize_name(name).casefold())
 
 
+def name_skeleton(name: str) -> str:
+    """The form two names are compared in for *looking* alike: the case-folded skeleton.
+
+    >>> name_skeleton("асе") == name_skeleton("ACE")      # Cyrillic, Latin
+    True
+    """
+    return _folded_skeleton(normalize_name(name))
+
+
+def _folded_skeleton(display: str) -> str:
+    # Case folding can un-normalise, hence NFD again (skeletons are in NFD).
+    return unicodedata.normalize("NFD", skeleton(display).casefold())
+
+
+def skeleton_rule() -> str:
+    """What made a database's skeletons: the rule's version and the table's digest."""
+    return f"{SKELETON_RULE_VERSION}/{table_fingerprint()}"
+
+
 def _check_password_for_signup(password: str) -> str:
     if not isinstance(password, str):
         raise InvalidPasswordError("a password must be text")
@@ -251,20 +303,56 @@ class UserStore:
         self._lock = threading.Lock()
         self._connection = sqlite3.connect(self.path, check_same_thread=False)
         self._connection.row_factory = sqlite3.Row
-        with self._lock, self._connection:
+        with self._lock:
             self._connection.executescript(SCHEMA)
-            self._connection.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('namespace', ?)",
-                (f"app-{secrets.token_hex(4)}",),
-            )
-            row = self._connection.execute(
-                "SELECT value FROM meta WHERE key = 'namespace'"
-            ).fetchone()
+            # One write transaction from the first read: two processes opening one old file
+            # at once upgrade it once.
+            with self._connection:
+                self._connection.execute("BEGIN IMMEDIATE")
+                self._connection.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('namespace', ?)",
+                    (f"app-{secrets.token_hex(4)}",),
+                )
+                self._upgrade_skeletons()
+                row = self._connection.execute(
+                    "SELECT value FROM meta WHERE key = 'namespace'"
+                ).fetchone()
         self.namespace: str = row["value"]
         """This database's name in Redis keys: made once, at random, kept in the file."""
         # Checking a login for an unknown name still runs one argon2 verification, so
         # the response time does not tell an attacker which names exist.
         self._dummy_hash = self.password_hasher.hash("not a real password")
+
+    def _upgrade_skeletons(self) -> None:
+        """Add and fill ``name_skeleton`` if this file predates it, another rule made it, or
+        its UNIQUE index is missing.
+
+        Members are visited oldest first; a member who looks like an older one keeps the
+        account with no skeleton stored (the older one's already blocks new look-alikes).
+        """
+        connection = self._connection
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(users)")}
+        if "name_skeleton" not in columns:
+            connection.execute("ALTER TABLE users ADD COLUMN name_skeleton TEXT")
+        stored = connection.execute("SELECT value FROM meta WHERE key = 'skeleton_rule'").fetchone()
+        indexed = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'users_name_skeleton'"
+        ).fetchone()
+        if stored is None or stored["value"] != skeleton_rule() or indexed is None:
+            connection.execute("UPDATE users SET name_skeleton = NULL")
+            taken: set[str] = set()
+            for member in connection.execute("SELECT id, name FROM users ORDER BY id").fetchall():
+                folded = _folded_skeleton(member["name"])
+                if folded not in taken:
+                    taken.add(folded)
+                    connection.execute(
+                        "UPDATE users SET name_skeleton = ? WHERE id = ?", (folded, member["id"])
+                    )
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('skeleton_rule', ?)",
+                (skeleton_rule(),),
+            )
+        connection.execute(SKELETON_INDEX)
 
     def close(self) -> None:
         with self._lock:
@@ -284,28 +372,52 @@ class UserStore:
     def sign_up(self, name: str, password: str) -> User:
         """Save a new member (flow 2, step 1). Returns the `User`.
 
-        Raises `InvalidUserNameError`, `InvalidPasswordError` or `UserExistsError`.
+        Raises `InvalidUserNameError`, `InvalidPasswordError`, `UserExistsError`, or its
+        subclass `ConfusableNameError` when the name looks like a member's.
         """
         display = normalize_name(name)
         key = name_key(display)
+        folded_skeleton = _folded_skeleton(display)
         password = _check_password_for_signup(password)
         password_hash = self.password_hasher.hash(password)
         created_at = self.clock()
         try:
             with self._lock, self._connection:
                 cursor = self._connection.execute(
-                    "INSERT INTO users (name, name_key, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (display, key, password_hash, created_at),
+                    "INSERT INTO users (name, name_key, password_hash, created_at, name_skeleton)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (display, key, password_hash, created_at, folded_skeleton),
                 )
         except sqlite3.IntegrityError:
-            raise UserExistsError(
-                f"the name {display!r} is taken (names are compared ignoring case and "
-                "Unicode width); choose another"
-            ) from None
+            # The UNIQUE indexes decided, so that two sign-ups racing in two processes cannot
+            # both pass; now find out which one, to say so.
+            raise self._refusal(display, key, folded_skeleton) from None
         user_id = cursor.lastrowid
         assert user_id is not None  # set by every INSERT that succeeded
         return User(id=user_id, name=display, name_key=key, created_at=created_at)
+
+    def _refusal(self, display: str, key: str, folded_skeleton: str) -> UserExistsError:
+        if self._fetch_one("SELECT 1 FROM users WHERE name_key = ?", (key,)) is not None:
+            return UserExistsError(
+                f"the name {display!r} is taken (names are compared ignoring case and "
+                "Unicode width); choose another"
+            )
+        row = self._fetch_one("SELECT name FROM users WHERE name_skeleton = ?", (folded_skeleton,))
+        if row is None:  # cannot happen: nothing is ever deleted
+            return UserExistsError(f"the name {display!r} is taken; choose another")
+        existing = row["name"]
+        alike = drawn_alike(display) + drawn_alike(existing)
+        shown = ", ".join(
+            f"{char!r} (U+{ord(char):04X}) like {prototype!r}"
+            for char, prototype in dict(alike).items()
+        )
+        because = f": Unicode's confusables table draws {shown}" if shown else ""
+        return ConfusableNameError(
+            f"the name {display!r} looks the same as an existing member's name {existing!r} "
+            f"(compared by their Unicode TR #39 skeletons, ignoring case{because}); "
+            "choose another",
+            existing=existing,
+        )
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ from jwtlab.auth import (
     FLOW_2,
     AuthService,
     CheckResult,
+    ConfusableNameError,
     InvalidPasswordError,
     InvalidUserNameError,
     LoginResult,
@@ -733,6 +734,8 @@ def _client(request: Request) -> str | None:
 
 def _signup_error(error: Exception) -> tuple[int, str]:
     """The status and the JSON ``error`` for a sign-up refused by the member store."""
+    if isinstance(error, ConfusableNameError):
+        return 409, "name_looks_taken"
     if isinstance(error, UserExistsError):
         return 409, "name_taken"
     if isinstance(error, InvalidPasswordError):
