@@ -582,3 +582,4 @@ def connect(**kwargs: Any) -> Any:
     global _shared_server
     if _shared_server is None or not _shared_server.running:
         _shared_server = start()
+    return _shared_server.client(**kwargs)
