@@ -15,7 +15,7 @@ JOBS       ?= 4
 EDITION    ?= student
 # make outputs NOTEBOOKS=notebooks/02-ttl-and-expiry.ipynb re-executes just that one
 NOTEBOOKS  ?=
-LINT_PATHS ?= jwtlab tests benchmarks notebooks tools
+LINT_PATHS ?= jwtlab tests benchmarks notebooks tools conftest.py
 
 BIN := $(VENV)/bin
 # A notebook's cells share one kernel: a notebook (a file) goes to one worker.
