@@ -226,7 +226,11 @@ class SlidingWindowLog(_WindowLimiter):
         _, count, oldest = pipe.execute()
         if count < self.limit:
             return Decision(True, self.limit - count)
-        return Decision(False, 0, max(0.0, oldest[0][1] + self.window - now))
+        # redis-py before 8.0 returns a cluster MULTI's replies raw: ZRANGE WITHSCORES as a
+        # flat [member, score] with the score as text, not [(member, score)] (make floors)
+        first = oldest[0]
+        score = float(first[1] if isinstance(first, (list, tuple)) else oldest[1])
+        return Decision(False, 0, max(0.0, score + self.window - now))
 
     def record(self, identity: str, *, now: float | None = None) -> None:
         """Log one event, whatever the count (ZADD and the clean-up PEXPIRE, in MULTI)."""
