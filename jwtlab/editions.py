@@ -131,7 +131,13 @@ def find_solution(source: str, where: str) -> SolutionRegion:
             f"one {END_SOLUTION!r} line; found {len(begins)} and {len(ends)}. "
             "Put the whole solution between the two markers."
         )
-    hints = [line for line in stripped[: begins[0]] if line.startswith(HINT_PREFIX)]
+    # The hint line as written (only its indentation dropped): a control character at its
+    # end, which strip() would hide, stays in the student's comment line all the same.
+    hints = [
+        line.lstrip(" \t")
+        for line, bare in zip(lines[: begins[0]], stripped, strict=False)
+        if bare.startswith(HINT_PREFIX)
+    ]
     hint_line = hints[-1][len(HINT_PREFIX) :] if hints else ""
     hint = hint_line.strip()
     if not hint:

@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jwtlab import editions
@@ -135,6 +135,7 @@ def test_restoring_the_solution_gives_back_the_instructor_cell(hint, solution):
 
 
 @given(hint=st.text(min_size=1).filter(lambda t: t.strip() and len(t.split("\n")) == 1))
+@example(hint="0\r\x0b")  # found by the fuzz: a CR ends the comment, strip() hid it
 def test_any_hint_becomes_the_exact_message_of_the_stub_or_is_refused(hint):
     source = f"# Hint: {hint}\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION"
     try:
