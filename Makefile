@@ -125,7 +125,7 @@ test: lint docs
 # The quick loop: every test that needs no server (conftest.py marks the others `server`
 # and makes an unmarked test that starts one fail, saying how to mark it).
 unit: $(DEV_STAMP)
-	$(BIN)/python -m pytest tests -m "not server and not student_edition" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not server and not slow and not student_edition" $(PYTEST_ARGS)
 
 # The tests that start real servers, on every engine found (JWTLAB_REDIS_SERVER=bundled: Valkey).
 servers: $(DEV_STAMP)

@@ -39,6 +39,8 @@ import jwtlab
 from jwtlab import auth, servers, web
 from jwtlab.web import chat, chat_store
 
+pytestmark = pytest.mark.server  # real app processes on real servers
+
 PASSWORD = "correct horse battery"  # helpers.member signs members up with it too
 TIMEOUT = 10.0
 

@@ -16,6 +16,8 @@ from playwright import sync_api  # the test extra; Debian's Chromium, no browser
 
 from jwtlab.web.process import AppProcess
 
+pytestmark = pytest.mark.server  # real app processes on real servers, and a browser
+
 PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = [
     "--headless",

@@ -30,7 +30,7 @@ NOTEBOOK_PAGES_WITH_DIAGRAMS = (
 
 # Without $JWTLAB_DOCS_HTML (make test sets it) the first test builds the whole site: minutes
 # on a busy machine, more than the suite's 120 s per test.
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]  # slow: make unit leaves it out
 
 
 @pytest.fixture(scope="module")
